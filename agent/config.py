@@ -1,0 +1,166 @@
+"""Settings read once per process from the environment into one frozen, validated object.
+
+Nothing else in the package reads ``os.environ``: code receives a ``Settings`` (or the
+``AgentDeps`` built from it), so tests pass their own and a deployment fails at cold start
+with a message naming the variable, not mid-run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal, cast
+
+from agent.errors import ConfigError
+
+LlmProvider = Literal["anthropic", "bedrock", "offline"]
+LLM_PROVIDERS: tuple[LlmProvider, ...] = ("anthropic", "bedrock", "offline")
+
+# A current Claude model that the installed SDK does not flag as deprecated.
+DEFAULT_MODEL = "claude-sonnet-5-5"
+
+# Environment variable names: the CDK stack sets the same constants.
+ENV_SLACK_BOT_TOKEN = "SLACK_BOT_TOKEN"
+ENV_SLACK_API_URL = "SLACK_API_URL"
+ENV_ANTHROPIC_API_KEY = "ANTHROPIC_API_KEY"
+ENV_ANTHROPIC_BASE_URL = "ANTHROPIC_BASE_URL"
+ENV_LLM_PROVIDER = "LLM_PROVIDER"
+ENV_AGENT_MODEL = "AGENT_MODEL"
+ENV_APPROVERS = "APPROVERS"
+ENV_ALLOW_SELF_APPROVAL = "ALLOW_SELF_APPROVAL"
+ENV_APPROVAL_TIMEOUT = "APPROVAL_TIMEOUT_SECONDS"
+ENV_MAX_TURNS = "AGENT_MAX_TURNS"
+ENV_MAX_REVISIONS = "AGENT_MAX_REVISIONS"
+ENV_MAX_TOKENS = "AGENT_MAX_TOKENS"
+ENV_TOOL_CONCURRENCY = "AGENT_TOOL_CONCURRENCY"
+ENV_TABLE = "SIGNOFF_TABLE"
+ENV_BUCKET = "SIGNOFF_BUCKET"
+ENV_SPILL_BYTES = "SIGNOFF_SPILL_BYTES"
+ENV_AWS_REGION = "AWS_REGION"
+ENV_SLASH_COMMAND = "SLASH_COMMAND"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Secret:
+    """A credential that never shows in a repr, a log line or a traceback."""
+
+    value: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self.value else "Secret('')"
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything the agent needs to know about its deployment."""
+
+    llm_provider: LlmProvider
+    model: str = DEFAULT_MODEL
+    anthropic_api_key: Secret = field(default_factory=lambda: Secret(value=""))
+    anthropic_base_url: str | None = None
+    max_tokens: int = 4096
+    slack_bot_token: Secret = field(default_factory=lambda: Secret(value=""))
+    slack_api_url: str | None = None
+    approvers: tuple[str, ...] = ()
+    allow_self_approval: bool = False
+    approval_timeout_seconds: int = 2 * 24 * 3600
+    max_turns: int = 20
+    max_revisions: int = 3
+    tool_concurrency: int = 4
+    table_name: str = "signoff"
+    bucket: str = "signoff-blobs"
+    spill_bytes: int = 32 * 1024
+    aws_region: str = "us-east-1"
+    slash_command: str = "/agent"
+
+    def __post_init__(self) -> None:
+        if self.llm_provider not in LLM_PROVIDERS:
+            raise ConfigError(
+                f"{ENV_LLM_PROVIDER} must be one of {', '.join(LLM_PROVIDERS)}, "
+                f"got {self.llm_provider!r}"
+            )
+        if self.llm_provider == "anthropic" and not self.anthropic_api_key:
+            raise ConfigError(f"{ENV_LLM_PROVIDER}=anthropic needs {ENV_ANTHROPIC_API_KEY}")
+        for name, value, low, high in (
+            (ENV_MAX_TURNS, self.max_turns, 1, 500),
+            (ENV_MAX_REVISIONS, self.max_revisions, 0, 50),
+            (ENV_MAX_TOKENS, self.max_tokens, 1, 128_000),
+            (ENV_TOOL_CONCURRENCY, self.tool_concurrency, 1, 64),
+            (ENV_APPROVAL_TIMEOUT, self.approval_timeout_seconds, 1, 31_622_400),
+            (ENV_SPILL_BYTES, self.spill_bytes, 1024, 200 * 1024),
+        ):
+            if not low <= value <= high:
+                raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+        if not self.slash_command.startswith("/") or " " in self.slash_command:
+            raise ConfigError(
+                f"{ENV_SLASH_COMMAND} must look like /agent, got {self.slash_command!r}"
+            )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate the environment; raises ConfigError naming the bad variable."""
+        env = os.environ if env is None else env
+        api_key = env.get(ENV_ANTHROPIC_API_KEY, "")
+        provider = env.get(ENV_LLM_PROVIDER) or ("anthropic" if api_key else "offline")
+        return cls(
+            llm_provider=cast(LlmProvider, provider),
+            model=env.get(ENV_AGENT_MODEL) or DEFAULT_MODEL,
+            anthropic_api_key=Secret(value=api_key),
+            anthropic_base_url=env.get(ENV_ANTHROPIC_BASE_URL) or None,
+            max_tokens=_int(env, ENV_MAX_TOKENS, 4096),
+            slack_bot_token=Secret(value=env.get(ENV_SLACK_BOT_TOKEN, "")),
+            slack_api_url=env.get(ENV_SLACK_API_URL) or None,
+            approvers=parse_id_list(env.get(ENV_APPROVERS, "")),
+            allow_self_approval=_bool(env, ENV_ALLOW_SELF_APPROVAL, False),
+            approval_timeout_seconds=_int(env, ENV_APPROVAL_TIMEOUT, 2 * 24 * 3600),
+            max_turns=_int(env, ENV_MAX_TURNS, 20),
+            max_revisions=_int(env, ENV_MAX_REVISIONS, 3),
+            tool_concurrency=_int(env, ENV_TOOL_CONCURRENCY, 4),
+            table_name=env.get(ENV_TABLE) or "signoff",
+            bucket=env.get(ENV_BUCKET) or "signoff-blobs",
+            spill_bytes=_int(env, ENV_SPILL_BYTES, 32 * 1024),
+            aws_region=env.get(ENV_AWS_REGION) or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            slash_command=env.get(ENV_SLASH_COMMAND) or "/agent",
+        )
+
+    def status_hint(self, run_id: str) -> str:
+        """The command that shows a run's status, printed on every card."""
+        return f"{self.slash_command} status {run_id}"
+
+
+def parse_id_list(raw: str) -> tuple[str, ...]:
+    """Split a comma or space separated list of Slack ids (users U…/W…, user groups S…)."""
+    ids = tuple(part for part in raw.replace(",", " ").split() if part)
+    for slack_id in ids:
+        if slack_id[:1] not in ("U", "W", "S") or not slack_id.isalnum():
+            raise ConfigError(
+                f"{ENV_APPROVERS} holds Slack user (U…, W…) or user group (S…) ids, "
+                f"got {slack_id!r}"
+            )
+    return ids
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")

@@ -1,0 +1,65 @@
+"""The clients a run uses, built once per cold start and passed down (never module globals)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from agent.blobs import BlobStore
+from agent.config import Settings
+from agent.llm import ModelClient, build_model
+from agent.store import Store
+from agent.tools import ToolRegistry, default_registry
+
+SLACK_TIMEOUT_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class AgentDeps:
+    """Settings plus the model, the tools, the table, the blob bucket and Slack."""
+
+    settings: Settings
+    model: ModelClient
+    tools: ToolRegistry
+    store: Store
+    blobs: BlobStore
+    slack: Any | None
+
+    @property
+    def offline_model(self) -> bool:
+        return self.model.name == "offline"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, tools: ToolRegistry | None = None) -> AgentDeps:
+        """Build every client from the settings (boto3 honours AWS_ENDPOINT_URL_* locally)."""
+        import boto3
+
+        registry = tools or default_registry()
+        read_only = frozenset(tool.name for tool in registry.all() if tool.read_only)
+        session = boto3.session.Session(region_name=settings.aws_region)
+        return cls(
+            settings=settings,
+            model=build_model(settings, read_only_tools=read_only),
+            tools=registry,
+            store=Store(session.resource("dynamodb").Table(settings.table_name)),
+            blobs=BlobStore(session.client("s3"), settings.bucket),
+            slack=build_slack_client(settings),
+        )
+
+
+def build_slack_client(settings: Settings) -> Any | None:
+    """A WebClient for the bot, or None when no token is configured (API-only runs)."""
+    if not settings.slack_bot_token:
+        return None
+    from slack_sdk import WebClient
+    from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+    kwargs: dict[str, Any] = {}
+    if settings.slack_api_url:
+        kwargs["base_url"] = settings.slack_api_url
+    client = WebClient(
+        token=settings.slack_bot_token.value, timeout=SLACK_TIMEOUT_SECONDS, **kwargs
+    )
+    # Slack's 429s carry Retry-After of a second or two: wait them out in place.
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
+    return client

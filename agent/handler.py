@@ -1,0 +1,176 @@
+"""The durable agent: Claude in steps, tools in parallel, a person's sign-off before acting.
+
+    open-run            save the run, open its Slack thread
+    llm-N               one streamed Claude turn (retried durably on 429/529/5xx)
+    tools-N             the turn's tool calls in parallel; gated calls wait for approval
+    review-N            the draft waits for approval: approve/edit delivers, revise loops
+    deliver, finish     post the approved text, record the result
+
+Branches depend only on step and callback results, so every replay takes the same path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import Any, assert_never
+
+from aws_durable_execution_sdk_python import DurableContext, durable_execution
+from aws_durable_execution_sdk_python.config import StepConfig
+
+from agent.approvals import (
+    GATE_OPERATIONS,
+    Expired,
+    Gate,
+    RunInfo,
+    approval_id_for,
+    request_approval,
+)
+from agent.config import Settings
+from agent.decisions import Approve, Edit, Reject, Revise, decision_to_json
+from agent.deps import AgentDeps
+from agent.llm import model_retry_strategy
+from agent.loop import CallTools, ContinueTurn, EndRun, ReviewDraft, RunState, next_action
+from agent.models import parse_run_request
+from agent.prompts import prompts_version
+from agent.run_steps import deliver, finish, model_turn, open_run
+from agent.tool_calls import operations_per_tool_call, run_tool_calls
+from agent.tools.registry import ApprovalPolicy
+
+MODEL_STEP = StepConfig(retry_strategy=model_retry_strategy)
+# Claude rarely asks for more tool calls at once; the headroom covers the rest.
+WORST_TOOL_CALLS = 16
+
+
+def build_handler(make_deps: Callable[[], AgentDeps]) -> Callable[..., Any]:
+    """The Lambda handler, with its clients from ``make_deps`` (called once per process)."""
+
+    @durable_execution
+    def handler(event: dict[str, Any], context: DurableContext) -> dict[str, Any]:
+        request = parse_run_request(event)
+        deps = make_deps()
+        arn = context.execution_context.durable_execution_arn
+        run = RunInfo(**context.step(open_run(deps, request, arn), name="open-run"))
+        state = RunState.start(request, run.run_id)
+        state.count(1)
+        while True:
+            if state.out_of_turns(deps.settings.max_turns):
+                note = f"stopped after {state.turn} turns (the limit) without an approved answer"
+                return end_run(context, deps, run, state, "turn_limit", note)
+            if state.near_operation_limit(_worst_turn_operations()):
+                note = "stopped before reaching the durable execution's operation limit"
+                return end_run(context, deps, run, state, "operation_limit", note)
+            reply = context.step(
+                model_turn(deps, run, list(state.transcript), state.turn),
+                name=f"llm-{state.turn}",
+                config=MODEL_STEP,
+            )
+            state.add_reply(reply)
+            state.count(1)
+            match next_action(reply):
+                case CallTools(calls=calls):
+                    outcomes = run_tool_calls(
+                        context, deps, run, turn=state.turn, round=state.revisions + 1, calls=calls
+                    )
+                    state.add_outcomes(outcomes)
+                    state.count(
+                        1 + sum(operations_per_tool_call(o.get("gated", False)) for o in outcomes)
+                    )
+                    state.revisions += sum(o["status"] == "changes_requested" for o in outcomes)
+                case ReviewDraft(blocks=blocks):
+                    ended = review_draft(context, deps, run, state, blocks)
+                    if ended is not None:
+                        return ended
+                case ContinueTurn():
+                    pass
+                case EndRun(reason=reason):
+                    return end_run(context, deps, run, state, "ended", reason)
+                case unexpected:
+                    assert_never(unexpected)
+            state.next_turn()
+
+    return handler
+
+
+def review_draft(
+    context: DurableContext,
+    deps: AgentDeps,
+    run: RunInfo,
+    state: RunState,
+    blocks: tuple[dict[str, Any], ...],
+) -> dict[str, Any] | None:
+    """Ask for sign-off on the draft: the run's result, or None to go round again."""
+    gate = Gate(
+        name=f"review-{state.turn}",
+        kind="draft",
+        title="the answer",
+        policy=ApprovalPolicy(mode="require", on_timeout="end_run"),
+        round=state.revisions + 1,
+        draft="\n\n".join(str(block.get("text", "")) for block in blocks).strip(),
+        supersedes=state.last_review_id,
+    )
+    outcome = request_approval(context, deps, run, gate)
+    state.count(GATE_OPERATIONS)
+    state.last_review_id = approval_id_for(run.execution_arn, gate.name)
+    if not isinstance(outcome, Expired):
+        state.decisions.append(decision_to_json(outcome))
+    match outcome:
+        case Approve() | Edit():
+            text = outcome.text if isinstance(outcome, Edit) and outcome.text else None
+            delivered = context.step(
+                deliver(deps, run, blocks, text, outcome.decider.id),
+                name="deliver",
+            )
+            return end_run(context, deps, run, state, "delivered", "delivered", delivered["text"])
+        case Revise(feedback=feedback) if state.revisions < deps.settings.max_revisions:
+            state.revisions += 1
+            state.add_feedback(feedback)
+            return None
+        case Revise():
+            note = f"stopped: the revision limit ({deps.settings.max_revisions}) was reached"
+            return end_run(context, deps, run, state, "revision_limit", note)
+        case Reject(reason=reason, decider=decider):
+            return end_run(
+                context, deps, run, state, "rejected", f"rejected by {decider.name}: {reason}"
+            )
+        case Expired(at=at):
+            return end_run(context, deps, run, state, "expired", f"the approval expired at {at}")
+        case unexpected:
+            assert_never(unexpected)
+
+
+def end_run(
+    context: DurableContext,
+    deps: AgentDeps,
+    run: RunInfo,
+    state: RunState,
+    status: str,
+    note: str,
+    text: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Build the run's result, record it and tell the thread; the handler returns it."""
+    result = {
+        "run_id": run.run_id,
+        "status": status,
+        "note": note,
+        "text": text,
+        "turns": state.turn + 1,
+        "decisions": state.decisions,
+        "usage": {"turns": state.usage, "total": state.total_usage()},
+        "prompts_version": prompts_version(),
+    }
+    context.step(finish(deps, run, result), name="finish")
+    return result
+
+
+def _worst_turn_operations() -> int:
+    """A generous bound on one turn: a model step, a map of gated calls, a review, the end."""
+    return 1 + 1 + WORST_TOOL_CALLS * operations_per_tool_call(True) + GATE_OPERATIONS + 2
+
+
+@cache
+def _deps_from_env() -> AgentDeps:
+    return AgentDeps.from_settings(Settings.from_env())
+
+
+handler = build_handler(_deps_from_env)

@@ -1,0 +1,88 @@
+"""The vocabulary every surface shares: run requests, approvals and their records.
+
+Values that cross a durable boundary (step results, callback payloads) are plain JSON dicts
+produced by ``model_dump(mode="json")``: the SDK's default serdes rejects pydantic models.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agent.errors import InvalidRunRequest
+
+SLACK_ID = r"^[A-Z0-9]{2,32}$"
+SLACK_TS = r"^\d{1,12}\.\d{1,9}$"
+RUN_ID = r"^[A-Za-z0-9_-]{1,64}$"
+
+RunSource = Literal["slack", "api"]
+ApprovalKind = Literal["tool", "draft"]
+ApprovalState = Literal["pending", "claimed", "decided", "expired", "superseded", "cancelled"]
+OnTimeout = Literal["reject", "approve", "end_run"]
+
+
+class RunRequest(BaseModel):
+    """The input event of one agent run."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    task: str = Field(min_length=1, max_length=8000)
+    requester: str = Field(min_length=1, max_length=64)
+    channel: str | None = Field(default=None, pattern=SLACK_ID)
+    thread_ts: str | None = Field(default=None, pattern=SLACK_TS)
+    source: RunSource
+    run_id: str | None = Field(default=None, pattern=RUN_ID)
+
+
+def parse_run_request(event: object) -> RunRequest:
+    """Validate a run's input event; raises InvalidRunRequest naming each bad field."""
+    if not isinstance(event, dict):
+        raise InvalidRunRequest(f"the run input must be a JSON object, got {type(event).__name__}")
+    try:
+        return RunRequest.model_validate(event)
+    except ValidationError as err:
+        raise InvalidRunRequest(describe_validation_error(err, "run input")) from None
+
+
+def describe_validation_error(err: ValidationError, what: str) -> str:
+    """One readable line per problem, naming the field (never echoing secrets or bodies)."""
+    problems = []
+    for item in err.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "(root)"
+        problems.append(f"{where}: {item['msg']}")
+    return f"invalid {what}: " + "; ".join(problems)
+
+
+class ApprovalRecord(BaseModel):
+    """One approval gate as stored in the table; the card is rendered from it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    approval_id: str
+    run_id: str
+    kind: ApprovalKind
+    title: str
+    requester: str
+    approvers: tuple[str, ...] = ()
+    allow_self_approval: bool = False
+    state: ApprovalState = "pending"
+    round: int = 1
+    max_rounds: int = 1
+    tool_name: str | None = None
+    arguments: dict[str, Any] | None = None
+    draft: str | None = None
+    channel: str | None = None
+    thread_ts: str | None = None
+    message_ts: str | None = None
+    created_at: str
+    expires_at: str
+    on_timeout: OnTimeout = "reject"
+    offline_model: bool = False
+    decision: dict[str, Any] | None = None
+    note: str | None = None
+
+    @property
+    def can_request_changes(self) -> bool:
+        """Whether another revision round is allowed (the cap hides the button)."""
+        return self.round < self.max_rounds

@@ -1,0 +1,66 @@
+"""The run's progress message: one per run, in its thread, updated in place.
+
+The progress lives in the run record (turn, phase, one entry per tool call) and every update
+re-renders the message from it, so a replayed or retried step writes the same message.
+Progress is best effort: a Slack hiccup is logged, never allowed to fail a run.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from agent.cards import RunProgress, ToolProgress, progress_message
+from agent.deps import AgentDeps
+
+_logger = logging.getLogger(__name__)
+# Tool steps of one turn run in threads of one invocation: keep their updates in order.
+_write_lock = threading.Lock()
+
+
+def show(deps: AgentDeps, run_id: str, **fields: Any) -> None:
+    """Set run fields (turn, phase, note, tools) and re-render the progress message."""
+    with _write_lock:
+        try:
+            record = deps.store.update_run(run_id, **fields)
+            _render(deps, record)
+        except Exception:  # progress must never fail the run
+            _logger.warning("progress update failed for run %s", run_id, exc_info=True)
+
+
+def show_tool(
+    deps: AgentDeps, run_id: str, *, call_id: str, order: int, name: str, state: str
+) -> None:
+    """Set one tool call's state in the progress message."""
+    entry = {"order": order, "name": name, "state": state}
+    with _write_lock:
+        try:
+            record = deps.store.set_tool_progress(run_id, call_id, entry)
+            _render(deps, record)
+        except Exception:  # progress must never fail the run
+            _logger.warning("tool progress update failed for run %s", run_id, exc_info=True)
+
+
+def _render(deps: AgentDeps, record: dict[str, Any]) -> None:
+    if deps.slack is None or not record.get("progress_ts") or not record.get("channel"):
+        return
+    tools = sorted((record.get("tools") or {}).values(), key=lambda entry: entry["order"])
+    progress = RunProgress(
+        run_id=record["run_id"],
+        task=record["task"],
+        requester=record["requester"],
+        turn=int(record.get("turn", 0)) + 1,
+        max_turns=deps.settings.max_turns,
+        phase=record.get("phase", "thinking"),
+        tools=tuple(ToolProgress(name=entry["name"], state=entry["state"]) for entry in tools),
+        note=record.get("note"),
+        offline_model=deps.offline_model,
+    )
+    message = progress_message(progress, status_hint=deps.settings.status_hint(record["run_id"]))
+    deps.slack.chat_update(
+        channel=record["channel"],
+        ts=record["progress_ts"],
+        text=message.text,
+        blocks=message.blocks,
+    )

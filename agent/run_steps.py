@@ -1,0 +1,184 @@
+"""The bodies of the run's own steps: open the run, one model turn, deliver, finish.
+
+Each runs inside ``context.step`` (so it may do I/O and read the clock) and returns plain
+JSON. Slack writes go through ``post_or_update`` so a retried step never posts twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from aws_durable_execution_sdk_python import StepContext, durable_step
+
+from agent import cards, progress
+from agent.approvals import RunInfo
+from agent.blobs import spill, unspill
+from agent.clock import now_iso
+from agent.deps import AgentDeps
+from agent.history import build_messages
+from agent.llm import ModelRequest
+from agent.models import RunRequest
+from agent.prompts import load_prompt, prompts_version
+from agent.slack_messages import post_or_update
+
+
+def run_id_for(request: RunRequest, execution_arn: str) -> str:
+    """The run's id: the one its starter chose, else one derived from the execution."""
+    if request.run_id:
+        return request.run_id
+    return "run-" + hashlib.sha256(execution_arn.encode()).hexdigest()[:16]
+
+
+@durable_step
+def open_run(
+    _: StepContext, deps: AgentDeps, request: RunRequest, execution_arn: str
+) -> dict[str, Any]:
+    """Save the run record and open its Slack thread and progress message (once)."""
+    run_id = run_id_for(request, execution_arn)
+    fresh = {
+        "run_id": run_id,
+        "execution_arn": execution_arn,
+        "task": request.task,
+        "requester": request.requester,
+        "source": request.source,
+        "channel": request.channel,
+        "thread_ts": request.thread_ts,
+        "status": "running",
+        "phase": "thinking",
+        "turn": 0,
+        "tools": {},
+        "created_at": now_iso(),
+        "prompts_version": prompts_version(),
+    }
+    run = deps.store.ensure_run(fresh)
+    seen_before = run is not fresh
+    thread_ts, progress_ts = run.get("thread_ts"), run.get("progress_ts")
+    if request.channel and deps.slack is not None:
+        if thread_ts is None:
+            opened = cards.run_opened_message(
+                task=request.task, requester=request.requester, run_id=run_id
+            )
+            thread_ts = post_or_update(
+                deps.slack,
+                channel=request.channel,
+                message=opened,
+                key=f"{run_id}-root",
+                maybe_posted=seen_before,
+            )
+            deps.store.update_run(run_id, thread_ts=thread_ts)
+        placeholder = cards.Message(text=f"Working on it… ({run_id})", blocks=[])
+        progress_ts = post_or_update(
+            deps.slack,
+            channel=request.channel,
+            message=placeholder,
+            key=f"{run_id}-progress",
+            thread_ts=thread_ts,
+            known_ts=progress_ts,
+            maybe_posted=seen_before,
+        )
+        deps.store.update_run(run_id, progress_ts=progress_ts, execution_arn=execution_arn)
+        progress.show(deps, run_id, phase="thinking")
+    return {
+        "run_id": run_id,
+        "requester": request.requester,
+        "task": request.task,
+        "channel": request.channel,
+        "thread_ts": thread_ts,
+        "execution_arn": execution_arn,
+    }
+
+
+@durable_step
+def model_turn(
+    _: StepContext, deps: AgentDeps, run: RunInfo, transcript: list[dict[str, Any]], turn: int
+) -> dict[str, Any]:
+    """One streamed model turn; large text blocks are spilled so the checkpoint stays small."""
+    progress.show(deps, run.run_id, turn=turn, phase="thinking", tools={})
+    resolve = lambda value: unspill(value, blobs=deps.blobs)  # noqa: E731
+    request = ModelRequest(
+        model=deps.settings.model,
+        max_tokens=deps.settings.max_tokens,
+        system=[{"type": "text", "text": load_prompt("system")}],
+        tools=deps.tools.schemas(),
+        messages=build_messages(transcript, resolve),
+    )
+    reply = deps.model.complete(request)
+    reply["content"] = [
+        _spill_text_block(block, deps, key=f"{run.run_id}/llm-{turn}-{index}.txt")
+        for index, block in enumerate(reply["content"])
+    ]
+    return reply
+
+
+def _spill_text_block(block: dict[str, Any], deps: AgentDeps, *, key: str) -> dict[str, Any]:
+    if block.get("type") != "text":
+        return block
+    stored = spill(block["text"], blobs=deps.blobs, key=key, limit=deps.settings.spill_bytes)
+    if "blob" not in stored:
+        return block
+    return {
+        "type": "text",
+        "text": stored["preview"],
+        "blob": stored["blob"],
+        "bytes": stored["bytes"],
+    }
+
+
+def draft_text(blocks: tuple[dict[str, Any], ...] | list[dict[str, Any]], deps: AgentDeps) -> str:
+    """The full text of a draft's blocks (fetching spilled ones)."""
+    return "\n\n".join(unspill(block, blobs=deps.blobs) for block in blocks).strip()
+
+
+@durable_step
+def deliver(
+    _: StepContext,
+    deps: AgentDeps,
+    run: RunInfo,
+    draft_blocks: tuple[dict[str, Any], ...],
+    edited_text: str | None,
+    decided_by: str | None,
+) -> dict[str, Any]:
+    """Post the approved text (the reviewer's edit, else the draft) in the thread, once."""
+    text = edited_text or draft_text(draft_blocks, deps)
+    ts = None
+    if run.channel and deps.slack is not None:
+        message = cards.final_message(text=text, run_id=run.run_id, decided_by=decided_by)
+        ts = post_or_update(
+            deps.slack,
+            channel=run.channel,
+            message=message,
+            key=f"{run.run_id}-final",
+            thread_ts=run.thread_ts,
+            maybe_posted=True,
+        )
+    output = spill(
+        text, blobs=deps.blobs, key=f"{run.run_id}/final.txt", limit=deps.settings.spill_bytes
+    )
+    return {"ts": ts, "text": output}
+
+
+@durable_step
+def finish(_: StepContext, deps: AgentDeps, run: RunInfo, result: dict[str, Any]) -> None:
+    """Record the run's end; say why in the thread when nothing was delivered."""
+    delivered = result["status"] == "delivered"
+    if not delivered and run.channel and deps.slack is not None:
+        message = cards.ended_message(run_id=run.run_id, reason=result["note"])
+        post_or_update(
+            deps.slack,
+            channel=run.channel,
+            message=message,
+            key=f"{run.run_id}-ended",
+            thread_ts=run.thread_ts,
+            maybe_posted=True,
+        )
+    deps.store.update_run(
+        run.run_id,
+        status=result["status"],
+        note=result["note"],
+        finished_at=now_iso(),
+        usage=result["usage"]["total"],
+        decisions=result["decisions"],
+    )
+    phase = "finished" if delivered else "stopped"
+    progress.show(deps, run.run_id, phase=phase, note=result["note"])

@@ -1,0 +1,198 @@
+"""Runs and approvals in one DynamoDB table (boto3), keyed ``pk``/``sk``.
+
+    RUN#<run_id>            / RUN        the run: who, where, status, progress message
+    APPROVAL#<approval_id>  / APPROVAL   one gate: the record the card is rendered from,
+                                         plus the callback id, which never leaves the backend
+
+Writes that decide something (creating a gate, claiming it) are conditional, so concurrent
+or repeated callers agree on one outcome.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from agent.models import ApprovalRecord, ApprovalState
+
+BACKEND_ONLY = ("pk", "sk", "callback_id", "claim_owner", "claimed_at", "ttl")
+
+
+def run_key(run_id: str) -> dict[str, str]:
+    return {"pk": f"RUN#{run_id}", "sk": "RUN"}
+
+
+def approval_key(approval_id: str) -> dict[str, str]:
+    return {"pk": f"APPROVAL#{approval_id}", "sk": "APPROVAL"}
+
+
+def is_conditional_failure(err: ClientError) -> bool:
+    """Whether a write lost its condition (someone else got there first)."""
+    return bool(err.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
+
+
+@dataclass(frozen=True)
+class Store:
+    """The table behind runs and approvals; ``table`` is a boto3 DynamoDB Table resource."""
+
+    table: Any
+
+    # Runs ---------------------------------------------------------------------------------
+    def ensure_run(self, run: dict[str, Any]) -> dict[str, Any]:
+        """Create the run record unless it exists; return the stored record either way."""
+        try:
+            self.table.put_item(
+                Item={**run_key(run["run_id"]), **_clean(run)},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+            return run
+        except ClientError as err:
+            if not is_conditional_failure(err):
+                raise
+        existing = self.get_run(run["run_id"])
+        assert existing is not None
+        return existing
+
+    def get_run(self, run_id: str) -> dict[str, Any] | None:
+        """The run record, without table keys."""
+        item = self.table.get_item(Key=run_key(run_id), ConsistentRead=True).get("Item")
+        return _public(item) if item else None
+
+    def update_run(self, run_id: str, **fields: Any) -> dict[str, Any]:
+        """Set fields on a run record; returns the record after the update."""
+        names = {f"#f{i}": name for i, name in enumerate(fields)}
+        values = {f":v{i}": value for i, value in enumerate(fields.values())}
+        assignments = ", ".join(f"#f{i} = :v{i}" for i in range(len(fields)))
+        response = self.table.update_item(
+            Key=run_key(run_id),
+            UpdateExpression=f"SET {assignments}",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=_clean(values),
+            ReturnValues="ALL_NEW",
+        )
+        return _public(response["Attributes"])
+
+    def set_tool_progress(self, run_id: str, call_id: str, entry: dict[str, Any]) -> dict[str, Any]:
+        """Set one tool call's progress entry; returns the run record after the update."""
+        response = self.table.update_item(
+            Key=run_key(run_id),
+            UpdateExpression="SET tools.#id = :entry",
+            ExpressionAttributeNames={"#id": call_id},
+            ExpressionAttributeValues={":entry": _dynamo(entry)},
+            ReturnValues="ALL_NEW",
+        )
+        return _public(response["Attributes"])
+
+    # Approvals ----------------------------------------------------------------------------
+    def create_approval(self, record: ApprovalRecord, *, callback_id: str) -> ApprovalRecord:
+        """Save a new gate; a retried submitter gets the record saved the first time."""
+        item = {**approval_key(record.approval_id), **_clean(record.model_dump(mode="json"))}
+        item["callback_id"] = callback_id
+        try:
+            self.table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+            return record
+        except ClientError as err:
+            if not is_conditional_failure(err):
+                raise
+        existing = self.get_approval(record.approval_id)
+        assert existing is not None
+        return existing
+
+    def get_approval(self, approval_id: str) -> ApprovalRecord | None:
+        """The gate's public record (no callback id)."""
+        item = self.table.get_item(Key=approval_key(approval_id), ConsistentRead=True).get("Item")
+        return ApprovalRecord.model_validate(_public(item)) if item else None
+
+    def get_callback_id(self, approval_id: str) -> str | None:
+        """The callback id of a gate: only the code that resumes runs asks for it."""
+        item = self.table.get_item(
+            Key=approval_key(approval_id), ProjectionExpression="callback_id", ConsistentRead=True
+        ).get("Item")
+        return str(item["callback_id"]) if item and "callback_id" in item else None
+
+    def set_approval_message(self, approval_id: str, *, channel: str, ts: str) -> None:
+        """Remember where the card was posted."""
+        self.table.update_item(
+            Key=approval_key(approval_id),
+            UpdateExpression="SET channel = :c, message_ts = :t",
+            ExpressionAttributeValues={":c": channel, ":t": ts},
+        )
+
+    def settle_approval(
+        self,
+        approval_id: str,
+        *,
+        state: ApprovalState,
+        decision: dict[str, Any] | None = None,
+        note: str | None = None,
+    ) -> ApprovalRecord:
+        """Record the gate's final state (idempotent: the same outcome may be written twice)."""
+        assignments = ["#s = :s"]
+        values: dict[str, Any] = {":s": state}
+        if decision is not None:
+            assignments.append("decision = :d")
+            values[":d"] = decision
+        if note is not None:
+            assignments.append("note = :n")
+            values[":n"] = note
+        response = self.table.update_item(
+            Key=approval_key(approval_id),
+            UpdateExpression="SET " + ", ".join(assignments) + " REMOVE claim_owner, claimed_at",
+            ExpressionAttributeNames={"#s": "state"},
+            ExpressionAttributeValues=_clean(values),
+            ConditionExpression="attribute_exists(pk)",
+            ReturnValues="ALL_NEW",
+        )
+        return ApprovalRecord.model_validate(_public(response["Attributes"]))
+
+
+def create_table(dynamodb_client: Any, table_name: str) -> None:
+    """Create the table as the CDK stack does (for tests and the local stack)."""
+    dynamodb_client.create_table(
+        TableName=table_name,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb_client.get_waiter("table_exists").wait(
+        TableName=table_name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100}
+    )
+
+
+def _public(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: _plain(value) for key, value in item.items() if key not in BACKEND_ONLY}
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB hands numbers back as Decimal; the rest of the code speaks JSON."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {key: _plain(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_plain(inner) for inner in value]
+    return value
+
+
+def _clean(values: dict[str, Any]) -> dict[str, Any]:
+    """Drop None values (absence beats NULL) and make floats Decimal, as boto3 requires."""
+    return {key: _dynamo(value) for key, value in values.items() if value is not None}
+
+
+def _dynamo(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {key: _dynamo(inner) for key, inner in value.items()}
+    if isinstance(value, list | tuple):
+        return [_dynamo(inner) for inner in value]
+    return value

@@ -1,0 +1,28 @@
+"""The tool registry and the built-in tools."""
+
+from agent.tools import slack
+from agent.tools.registry import (
+    AUTO,
+    REQUIRE,
+    ApprovalPolicy,
+    Tool,
+    ToolContext,
+    ToolRegistry,
+)
+
+__all__ = [
+    "AUTO",
+    "REQUIRE",
+    "ApprovalPolicy",
+    "Tool",
+    "ToolContext",
+    "ToolRegistry",
+    "default_registry",
+]
+
+
+def default_registry() -> ToolRegistry:
+    """A registry holding every built-in tool."""
+    registry = ToolRegistry()
+    slack.register(registry)
+    return registry

@@ -1,0 +1,147 @@
+"""Tools are data: a name, a description, an argument model, a function and a policy.
+
+The loop asks ``tool.approval.needs_approval(args)`` and ``tool.side_effect``; it never
+compares tool names. Adding a tool is one decorated function (see ``agent/tools/slack.py``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ValidationError
+
+from agent.errors import ToolInputError
+from agent.models import OnTimeout, describe_validation_error
+
+TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+ApprovalMode = Literal["auto", "require", "deny"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApprovalPolicy:
+    """Whether a call needs a person, who may decide, and what a silent reviewer means."""
+
+    mode: ApprovalMode = "auto"
+    when: Callable[[Mapping[str, Any]], bool] | None = None
+    approvers: tuple[str, ...] | None = None
+    allow_self_approval: bool | None = None
+    timeout_seconds: int | None = None
+    on_timeout: OnTimeout = "reject"
+
+    def needs_approval(self, arguments: Mapping[str, Any]) -> bool:
+        """True when this call must wait for a reviewer (``when`` narrows ``require``)."""
+        if self.mode != "require":
+            return False
+        return self.when is None or bool(self.when(arguments))
+
+
+AUTO = ApprovalPolicy()
+REQUIRE = ApprovalPolicy(mode="require")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolContext:
+    """What a tool may use: the run's identity, an idempotency key and the clients."""
+
+    run_id: str
+    requester: str
+    channel: str | None
+    idempotency_key: str
+    attempt: int
+    slack: Any | None
+
+
+ToolFunction = Callable[[ToolContext, Any], Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Tool:
+    """One tool Claude may call."""
+
+    name: str
+    description: str
+    args_model: type[BaseModel]
+    run: ToolFunction
+    approval: ApprovalPolicy = AUTO
+    side_effect: bool = False
+
+    @property
+    def read_only(self) -> bool:
+        """Read-only tools never change anything outside the run."""
+        return not self.side_effect
+
+    def schema(self) -> dict[str, Any]:
+        """The tool as the Messages API wants it."""
+        input_schema = self.args_model.model_json_schema()
+        input_schema.pop("title", None)
+        return {"name": self.name, "description": self.description, "input_schema": input_schema}
+
+    def parse_args(self, arguments: Mapping[str, Any]) -> BaseModel:
+        """Validate Claude's arguments; the error names each bad field for Claude to fix."""
+        try:
+            return self.args_model.model_validate(dict(arguments))
+        except ValidationError as err:
+            raise ToolInputError(
+                describe_validation_error(err, f"arguments for {self.name}")
+            ) from None
+
+
+@dataclass
+class ToolRegistry:
+    """The tools a run may use, in registration order (the order Claude sees)."""
+
+    _tools: dict[str, Tool] = field(default_factory=dict)
+
+    def add(self, tool: Tool) -> Tool:
+        """Register a tool; names must be unique and valid for the Messages API."""
+        if not TOOL_NAME.match(tool.name):
+            raise ValueError(f"tool name {tool.name!r} must match {TOOL_NAME.pattern}")
+        if tool.name in self._tools:
+            raise ValueError(f"tool {tool.name!r} is registered twice")
+        if tool.side_effect and tool.approval.mode == "auto":
+            raise ValueError(f"side-effecting tool {tool.name!r} needs an approval policy")
+        self._tools[tool.name] = tool
+        return tool
+
+    def tool(
+        self,
+        *,
+        args: type[BaseModel],
+        approval: ApprovalPolicy = AUTO,
+        side_effect: bool = False,
+        name: str | None = None,
+    ) -> Callable[[ToolFunction], Tool]:
+        """Decorator: the function's name and docstring become the tool's name and description."""
+
+        def register(function: ToolFunction) -> Tool:
+            description = (function.__doc__ or "").strip()
+            if not description:
+                raise ValueError(f"tool {function.__name__!r} needs a docstring (its description)")
+            return self.add(
+                Tool(
+                    name=name or function.__name__,
+                    description=description,
+                    args_model=args,
+                    run=function,
+                    approval=approval,
+                    side_effect=side_effect,
+                )
+            )
+
+        return register
+
+    def get(self, name: str) -> Tool | None:
+        """The tool of that name, if registered."""
+        return self._tools.get(name)
+
+    def all(self) -> list[Tool]:
+        """Every tool, in registration order."""
+        return list(self._tools.values())
+
+    def schemas(self) -> list[dict[str, Any]]:
+        """Tool definitions for the Messages API."""
+        return [tool.schema() for tool in self._tools.values()]

@@ -1,0 +1,40 @@
+"""Settings: read once, validated, secrets never shown."""
+
+import pytest
+
+from agent.config import DEFAULT_MODEL, Settings
+from agent.errors import ConfigError
+
+
+def test_without_an_api_key_the_offline_model_is_used() -> None:
+    settings = Settings.from_env({})
+    assert settings.llm_provider == "offline"
+    assert settings.model == DEFAULT_MODEL
+
+
+def test_an_api_key_selects_claude_and_never_shows_in_repr() -> None:
+    settings = Settings.from_env({"ANTHROPIC_API_KEY": "sk-ant-secret-value"})
+    assert settings.llm_provider == "anthropic"
+    assert "sk-ant-secret-value" not in repr(settings)
+
+
+def test_approvers_are_split_once() -> None:
+    settings = Settings.from_env({"APPROVERS": "U123, S456 W789"})
+    assert settings.approvers == ("U123", "S456", "W789")
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"LLM_PROVIDER": "gpt"}, "LLM_PROVIDER"),
+        ({"LLM_PROVIDER": "anthropic"}, "ANTHROPIC_API_KEY"),
+        ({"AGENT_MAX_TURNS": "many"}, "AGENT_MAX_TURNS"),
+        ({"AGENT_MAX_TURNS": "0"}, "AGENT_MAX_TURNS"),
+        ({"APPROVERS": "alice"}, "APPROVERS"),
+        ({"ALLOW_SELF_APPROVAL": "maybe"}, "ALLOW_SELF_APPROVAL"),
+        ({"SLASH_COMMAND": "agent"}, "SLASH_COMMAND"),
+    ],
+)
+def test_bad_values_name_the_variable(env: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigError, match=named):
+        Settings.from_env(env)
