@@ -58,6 +58,14 @@ class AgentHarness:
 
     runner: DurableFunctionTestRunner
     deps: AgentDeps
+    claude: Any = None
+
+    def claude_requests(self) -> list[dict[str, Any]]:
+        """Every request body the fake Claude received, in order."""
+        return list(self.claude.requests)
+
+    def claude_headers(self) -> list[dict[str, str]]:
+        return list(self.claude.headers)
 
     def start(
         self, task: str = "Summarise #general and draft the status update", **event: Any
@@ -129,3 +137,25 @@ def agent_harness(
         handler=build_handler(lambda: deps), poll_interval=0.05
     ) as runner:
         yield AgentHarness(runner=runner, deps=deps)
+
+
+def checkpoint_sizes(harness: AgentHarness, arn: str) -> dict[str, int]:
+    """Bytes of every payload the run checkpointed, by operation name.
+
+    The local runner accepts payloads AWS would refuse (over 256 KB), so tests measure them.
+    """
+    execution = harness.runner._store.load(arn)  # the runner has no public accessor
+    sizes: dict[str, int] = {}
+    for operation in execution.operations:
+        payloads = [
+            details.result
+            for details in (
+                operation.step_details,
+                operation.context_details,
+                operation.callback_details,
+            )
+            if details is not None and details.result
+        ]
+        name = operation.name or operation.operation_id
+        sizes[name] = max([len(p.encode()) for p in payloads] or [0])
+    return sizes

@@ -1,0 +1,74 @@
+"""A run from task to delivered answer: parallel tools, a draft, an approval."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from pydantic import BaseModel
+
+from agent.tools import ToolRegistry, default_registry
+from tests.fakes.slack import FakeSlack
+from tests.scenarios.claude_scripts import CHANNEL, by_turn, calls, draft, tool_results, tool_use
+from tests.scenarios.conftest import HarnessFactory
+from tests.scenarios.harness import APPROVER
+
+
+class Topic(BaseModel):
+    topic: str
+
+
+def registry_with_rendezvous(parties: int) -> ToolRegistry:
+    """A read-only tool that only succeeds if ``parties`` calls are running at the same time."""
+    registry = default_registry()
+    barrier = threading.Barrier(parties, timeout=10)
+
+    @registry.tool(args=Topic)
+    def lookup(ctx: Any, args: Topic) -> str:
+        """Look a topic up."""
+        barrier.wait()
+        return f"notes on {args.topic}"
+
+    return registry
+
+
+def test_three_tool_calls_run_in_parallel_then_the_approved_draft_is_delivered(
+    make_harness: HarnessFactory, fake_slack: FakeSlack
+) -> None:
+    script = by_turn(
+        calls(*(tool_use(f"t{i}", "lookup", topic=f"topic {i}") for i in range(3))),
+        draft("Status: all three topics are green."),
+    )
+    harness = make_harness(script, tools=registry_with_rendezvous(3))
+    arn = harness.start()
+    card = harness.approval(arn, "review-1")
+    assert card.kind == "draft" and card.draft == "Status: all three topics are green."
+    harness.decide(card, "approve")
+
+    output = harness.output(arn)
+    assert output["status"] == "delivered"
+    assert output["text"] == {"text": "Status: all three topics are green."}
+    assert [d["decision"] for d in output["decisions"]] == ["approve"]
+    assert len(output["usage"]["turns"]) == 2
+
+    requests = harness.claude_requests()
+    results = tool_results(requests[1])
+    assert {r["content"] for r in results.values()} == {f"notes on topic {i}" for i in range(3)}
+    assert not any(r.get("is_error") for r in results.values())
+
+    thread = fake_slack.thread(CHANNEL, card.thread_ts or "")
+    final = thread[-1]
+    assert "Status: all three topics are green." in final["text"]
+    assert f"<@{APPROVER}>" in str(final["blocks"])
+
+
+def test_every_request_streams_with_client_retries_off(make_harness: HarnessFactory) -> None:
+    harness = make_harness(by_turn(draft("Done.")))
+    arn = harness.start(task="say done")
+    harness.decide(harness.approval(arn, "review-0"), "approve")
+    assert harness.output(arn)["status"] == "delivered"
+    (request,) = harness.claude_requests()
+    assert request["stream"] is True
+    assert request["system"][0]["text"].startswith("You are signoff")
+    assert [t["name"] for t in request["tools"]] == ["read_slack_history", "post_slack_message"]
+    assert harness.claude_headers()[0].get("x-stainless-retry-count") == "0"
