@@ -43,7 +43,7 @@ class OfflineModel:
     def _tool_calls(self, tools: list[dict[str, Any]], task: str) -> list[dict[str, Any]]:
         channel = CHANNEL_MENTION.search(task)
         context = {"channel": channel.group(1)} if channel else {}
-        calls = []
+        calls: list[dict[str, Any]] = []
         for tool in tools:
             if tool["name"] not in self._read_only:
                 continue

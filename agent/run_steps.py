@@ -36,7 +36,7 @@ def open_run(
 ) -> dict[str, Any]:
     """Save the run record and open its Slack thread and progress message (once)."""
     run_id = run_id_for(request, execution_arn)
-    fresh = {
+    fresh: dict[str, Any] = {
         "run_id": run_id,
         "execution_arn": execution_arn,
         "task": request.task,

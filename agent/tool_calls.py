@@ -12,7 +12,7 @@ import hashlib
 import json
 from typing import Any, assert_never
 
-from aws_durable_execution_sdk_python import DurableContext, StepContext
+from aws_durable_execution_sdk_python import BatchResult, DurableContext, StepContext
 from aws_durable_execution_sdk_python.config import (
     CompletionConfig,
     Duration,
@@ -55,13 +55,13 @@ def run_tool_calls(
             item_context, deps, run, ToolCall(**call), turn=turn, index=index, round=round
         )
 
-    batch = context.map(
+    batch: BatchResult[dict[str, Any]] = context.map(
         [call.to_json() for call in calls],
         run_one,
         name=f"tools-{turn}",
         config=MapConfig(
             max_concurrency=deps.settings.tool_concurrency,
-            completion_config=CompletionConfig.all_completed(),
+            completion_config=CompletionConfig.all_completed(),  # type: ignore[no-untyped-call]
             nesting_type=NestingType.FLAT,
         ),
     )

@@ -1,4 +1,4 @@
-"""Faults that must not lose or repeat anything: API errors, failing tools, huge outputs, retries."""
+"""Faults that must not lose or repeat anything: API errors, bad tools, huge outputs, retries."""
 
 from __future__ import annotations
 
