@@ -18,7 +18,7 @@ from aws_durable_execution_sdk_python.exceptions import CallbackTimeoutError
 from aws_durable_execution_sdk_python.retries import RetryStrategyConfig, create_retry_strategy
 from aws_durable_execution_sdk_python.serdes import JsonSerDes
 
-from agent import cards
+from agent import cards, progress
 from agent.clock import iso_after, now_iso
 from agent.decisions import Decision, decision_to_json, parse_decision
 from agent.deps import AgentDeps
@@ -59,6 +59,8 @@ class Gate:
     arguments: dict[str, Any] | None = None
     draft: str | None = None
     supersedes: str | None = None
+    call_id: str | None = None
+    call_order: int = 0
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,22 @@ def open_gate(
             deps.store.set_approval_message(approval_id, channel=stored.channel, ts=ts)
     if gate.supersedes:
         supersede_gate(deps, gate.supersedes, by_round=gate.round)
+    _show_waiting(deps, run, gate)
     return stored
+
+
+def _show_waiting(deps: AgentDeps, run: RunInfo, gate: Gate) -> None:
+    if gate.call_id is not None and gate.tool_name is not None:
+        progress.show_tool(
+            deps,
+            run.run_id,
+            call_id=gate.call_id,
+            order=gate.call_order,
+            name=gate.tool_name,
+            state="waiting_approval",
+        )
+    else:
+        progress.show(deps, run.run_id, phase="waiting_approval")
 
 
 def settle_gate(deps: AgentDeps, approval_id: str, decision: Decision) -> None:

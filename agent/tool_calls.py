@@ -109,6 +109,8 @@ def run_tool_call(
             round=round,
             tool_name=tool.name,
             arguments=arguments,
+            call_id=call.id,
+            call_order=index,
         )
         outcome = request_approval(context, deps, run, gate)
         refusal = _refusal(call, outcome)

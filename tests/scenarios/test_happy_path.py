@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -55,6 +56,17 @@ def test_three_tool_calls_run_in_parallel_then_the_approved_draft_is_delivered(
     results = tool_results(requests[1])
     assert {r["content"] for r in results.values()} == {f"notes on topic {i}" for i in range(3)}
     assert not any(r.get("is_error") for r in results.values())
+
+    run = harness.deps.store.get_run(output["run_id"])
+    assert run is not None and run["status"] == "delivered"
+    progress_updates = [
+        json.dumps(call.args.get("blocks"))
+        for call in fake_slack.calls_to("chat.update")
+        if call.args["ts"] == run["progress_ts"]
+    ]
+    assert any(update.count("lookup` done") == 3 for update in progress_updates)
+    assert any("waiting for approval" in update for update in progress_updates)
+    assert "finished" in progress_updates[-1]
 
     thread = fake_slack.thread(CHANNEL, card.thread_ts or "")
     final = thread[-1]
