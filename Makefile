@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: deps test lint fmt dev clean
+.PHONY: deps test lint fmt dev clean bench
 
 deps: $(VENV)/.synced node_modules/.installed
 
@@ -41,3 +41,6 @@ fmt: deps
 
 clean:
 	rm -rf $(VENV) $(TOOLS) node_modules .pytest_cache .mypy_cache .ruff_cache
+
+bench: deps
+	$(PY) -m bench.agent_turns

@@ -22,7 +22,7 @@ from agent import cards, progress
 from agent.clock import iso_after, now_iso
 from agent.decisions import Decision, decision_to_json, parse_decision
 from agent.deps import AgentDeps
-from agent.models import ApprovalKind, ApprovalRecord, OnTimeout
+from agent.models import ApprovalKind, ApprovalRecord, OnTimeout, RunInfo
 from agent.slack_messages import post_or_update
 from agent.tools.registry import ApprovalPolicy
 
@@ -32,18 +32,6 @@ GATE_OPERATIONS = 4
 _SUBMITTER_RETRY = create_retry_strategy(
     RetryStrategyConfig(max_attempts=5, initial_delay=Duration.from_seconds(2))
 )
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    """Where a run lives: its id, its requester and its Slack thread (if any)."""
-
-    run_id: str
-    requester: str
-    task: str
-    channel: str | None
-    thread_ts: str | None
-    execution_arn: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -167,7 +155,7 @@ def _show_waiting(deps: AgentDeps, run: RunInfo, gate: Gate) -> None:
     if gate.call_id is not None and gate.tool_name is not None:
         progress.show_tool(
             deps,
-            run.run_id,
+            run,
             call_id=gate.call_id,
             order=gate.call_order,
             name=gate.tool_name,

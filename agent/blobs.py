@@ -7,18 +7,30 @@ the run and the operation, so a retried step overwrites the same object instead 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import Any
 
 PREVIEW_CHARS = 500
+CACHE_BYTES = 64 * 1024 * 1024
 
 
-@dataclass(frozen=True)
+@dataclass
 class BlobStore:
-    """Text blobs in one S3 bucket."""
+    """Text blobs in one S3 bucket, with a per-process cache.
+
+    Every turn rebuilds the conversation, so without the cache a warm Lambda would fetch
+    every earlier large output again on each turn. A blob's content never changes for its
+    key (a retried step writes the same run's same operation), so cached reads stay correct.
+    """
 
     s3: Any
     bucket: str
+    cache_bytes: int = CACHE_BYTES
+    _cache: OrderedDict[str, str] = field(default_factory=OrderedDict, repr=False)
+    _cached: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def put_text(self, key: str, text: str) -> None:
         """Store ``text`` under ``key`` (overwrites: keys are deterministic)."""
@@ -28,11 +40,28 @@ class BlobStore:
             Body=text.encode("utf-8"),
             ContentType="text/plain; charset=utf-8",
         )
+        self._remember(key, text)
 
     def get_text(self, key: str) -> str:
         """The text stored under ``key``."""
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
         body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"]
-        return str(body.read().decode("utf-8"))
+        text = str(body.read().decode("utf-8"))
+        self._remember(key, text)
+        return text
+
+    def _remember(self, key: str, text: str) -> None:
+        with self._lock:
+            if key in self._cache:
+                self._cached -= len(self._cache.pop(key))
+            self._cache[key] = text
+            self._cached += len(text)
+            while self._cached > self.cache_bytes and self._cache:
+                _, evicted = self._cache.popitem(last=False)
+                self._cached -= len(evicted)
 
 
 def spill(text: str, *, blobs: BlobStore, key: str, limit: int) -> dict[str, Any]:

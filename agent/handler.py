@@ -22,7 +22,6 @@ from agent.approvals import (
     GATE_OPERATIONS,
     Expired,
     Gate,
-    RunInfo,
     approval_id_for,
     request_approval,
 )
@@ -31,7 +30,7 @@ from agent.decisions import Approve, Edit, Reject, Revise, decision_to_json
 from agent.deps import AgentDeps
 from agent.llm import model_retry_strategy
 from agent.loop import CallTools, ContinueTurn, EndRun, ReviewDraft, RunState, next_action
-from agent.models import parse_run_request
+from agent.models import RunInfo, parse_run_request
 from agent.prompts import prompts_version
 from agent.run_steps import deliver, finish, model_turn, open_run
 from agent.tool_calls import operations_per_tool_call, run_tool_calls

@@ -6,6 +6,7 @@ produced by ``model_dump(mode="json")``: the SDK's default serdes rejects pydant
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -52,6 +53,18 @@ def describe_validation_error(err: ValidationError, what: str) -> str:
         where = ".".join(str(part) for part in item["loc"]) or "(root)"
         problems.append(f"{where}: {item['msg']}")
     return f"invalid {what}: " + "; ".join(problems)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Where a run lives: its id, its requester and its Slack thread (if any)."""
+
+    run_id: str
+    requester: str
+    task: str
+    channel: str | None
+    thread_ts: str | None
+    execution_arn: str
 
 
 class ApprovalRecord(BaseModel):

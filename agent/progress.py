@@ -13,6 +13,7 @@ from typing import Any
 
 from agent.cards import RunProgress, ToolProgress, progress_message
 from agent.deps import AgentDeps
+from agent.models import RunInfo
 
 _logger = logging.getLogger(__name__)
 # Tool steps of one turn run in threads of one invocation: keep their updates in order.
@@ -30,9 +31,12 @@ def show(deps: AgentDeps, run_id: str, **fields: Any) -> None:
 
 
 def show_tool(
-    deps: AgentDeps, run_id: str, *, call_id: str, order: int, name: str, state: str
+    deps: AgentDeps, run: RunInfo, *, call_id: str, order: int, name: str, state: str
 ) -> None:
-    """Set one tool call's state in the progress message."""
+    """Set one tool call's state in the progress message (runs with a Slack thread only)."""
+    if deps.slack is None or run.channel is None:
+        return
+    run_id = run.run_id
     entry = {"order": order, "name": name, "state": state}
     with _write_lock:
         try:

@@ -12,13 +12,12 @@ from typing import Any
 from aws_durable_execution_sdk_python import StepContext, durable_step
 
 from agent import cards, progress
-from agent.approvals import RunInfo
 from agent.blobs import spill, unspill
 from agent.clock import now_iso
 from agent.deps import AgentDeps
 from agent.history import build_messages
 from agent.llm import ModelRequest
-from agent.models import RunRequest
+from agent.models import RunInfo, RunRequest
 from agent.prompts import load_prompt, prompts_version
 from agent.slack_messages import post_or_update
 

@@ -24,12 +24,13 @@ from aws_durable_execution_sdk_python.config import (
 from aws_durable_execution_sdk_python.retries import RetryStrategyConfig, create_retry_strategy
 
 from agent import progress
-from agent.approvals import GATE_OPERATIONS, Expired, Gate, GateOutcome, RunInfo, request_approval
+from agent.approvals import GATE_OPERATIONS, Expired, Gate, GateOutcome, request_approval
 from agent.blobs import spill
 from agent.decisions import Approve, Edit, Reject, Revise, decision_to_json
 from agent.deps import AgentDeps
 from agent.errors import ToolInputError
 from agent.loop import ToolCall
+from agent.models import RunInfo
 from agent.prompts import load_prompt
 from agent.tools.registry import Tool, ToolContext
 
@@ -173,9 +174,7 @@ def execute_tool(
     index: int,
 ) -> dict[str, Any]:
     """The step body: validate, run, spill a large output; a failure becomes an error outcome."""
-    progress.show_tool(
-        deps, run.run_id, call_id=call.id, order=index, name=tool.name, state="running"
-    )
+    progress.show_tool(deps, run, call_id=call.id, order=index, name=tool.name, state="running")
     context = ToolContext(
         run_id=run.run_id,
         requester=run.requester,
@@ -195,7 +194,7 @@ def execute_tool(
     key = f"{run.run_id}/tool-{turn}-{index}.txt"
     output = spill(text, blobs=deps.blobs, key=key, limit=deps.settings.spill_bytes)
     state = "done" if status == "ok" else "failed"
-    progress.show_tool(deps, run.run_id, call_id=call.id, order=index, name=tool.name, state=state)
+    progress.show_tool(deps, run, call_id=call.id, order=index, name=tool.name, state=state)
     return _outcome(call, status, output)
 
 
