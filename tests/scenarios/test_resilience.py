@@ -154,3 +154,17 @@ def test_replays_after_every_suspension_repeat_no_side_effect(
     assert len(fake_slack.calls_to("chat.postMessage")) == len(thread) + 1
     keys = [(m.get("metadata") or {}).get("event_payload", {}).get("key") for m in thread]
     assert len(keys) == len(set(keys))
+
+
+def test_a_run_at_the_turn_cap_ends_cleanly_and_says_so(
+    make_harness: HarnessFactory, fake_slack: FakeSlack
+) -> None:
+    forever = calls(tool_use("t", "read_slack_history", channel=CHANNEL))
+    harness = make_harness(lambda _: forever, max_turns=2)
+    arn = harness.start()
+    output = harness.output(arn)
+    assert output["status"] == "turn_limit"
+    assert "2 turns" in output["note"]
+    assert len(harness.claude_requests()) == 2
+    root = fake_slack.messages(CHANNEL)[0]
+    assert "2 turns" in fake_slack.thread(CHANNEL, root["ts"])[-1]["text"]
