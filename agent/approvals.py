@@ -132,6 +132,7 @@ def open_gate(
         offline_model=deps.offline_model,
     )
     stored = deps.store.create_approval(record, callback_id=callback_id)
+    deps.store.link_approval(run.run_id, approval_id)
     if stored.channel and deps.slack is not None:
         card = cards.approval_card(stored, status_hint=settings.status_hint(run.run_id))
         ts = post_or_update(

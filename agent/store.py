@@ -18,7 +18,20 @@ from botocore.exceptions import ClientError
 
 from agent.models import ApprovalRecord, ApprovalState
 
-BACKEND_ONLY = ("pk", "sk", "callback_id", "claim_owner", "claimed_at", "ttl")
+BACKEND_ONLY = (
+    "pk",
+    "sk",
+    "callback_id",
+    "claim_owner",
+    "claimed_at",
+    "claimed_by",
+    "pending",
+    "gsi_requester",
+    "ttl",
+)
+# Sparse indexes: runs by requester, and approvals while they wait for a decision.
+REQUESTER_INDEX = "by_requester"
+PENDING_INDEX = "pending"
 
 
 def run_key(run_id: str) -> dict[str, str]:
@@ -45,7 +58,7 @@ class Store:
         """Create the run record unless it exists; return the stored record either way."""
         try:
             self.table.put_item(
-                Item={**run_key(run["run_id"]), **_clean(run)},
+                Item={**run_key(run["run_id"]), **_clean(run), "gsi_requester": run["requester"]},
                 ConditionExpression="attribute_not_exists(pk)",
             )
             return run
@@ -91,6 +104,7 @@ class Store:
         """Save a new gate; a retried submitter gets the record saved the first time."""
         item = {**approval_key(record.approval_id), **_clean(record.model_dump(mode="json"))}
         item["callback_id"] = callback_id
+        item["pending"] = "PENDING"
         try:
             self.table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
             return record
@@ -140,13 +154,90 @@ class Store:
             values[":n"] = note
         response = self.table.update_item(
             Key=approval_key(approval_id),
-            UpdateExpression="SET " + ", ".join(assignments) + " REMOVE claim_owner, claimed_at",
+            UpdateExpression="SET "
+            + ", ".join(assignments)
+            + " REMOVE claim_owner, claimed_at, claimed_by, pending",
             ExpressionAttributeNames={"#s": "state"},
             ExpressionAttributeValues=_clean(values),
             ConditionExpression="attribute_exists(pk)",
             ReturnValues="ALL_NEW",
         )
         return ApprovalRecord.model_validate(_public(response["Attributes"]))
+
+    def claim_approval(
+        self, approval_id: str, *, owner: str, decider_name: str, now: int, lease_seconds: int
+    ) -> bool:
+        """Take the right to decide: only a pending gate, or a claim older than the lease."""
+        try:
+            self.table.update_item(
+                Key=approval_key(approval_id),
+                UpdateExpression="SET #s = :claimed, claim_owner = :o, claimed_at = :now, "
+                "claimed_by = :name",
+                ConditionExpression="attribute_exists(pk) AND (#s = :pending OR "
+                "(#s = :claimed AND claimed_at < :stale))",
+                ExpressionAttributeNames={"#s": "state"},
+                ExpressionAttributeValues={
+                    ":claimed": "claimed",
+                    ":pending": "pending",
+                    ":o": owner,
+                    ":now": now,
+                    ":name": decider_name,
+                    ":stale": now - lease_seconds,
+                },
+            )
+            return True
+        except ClientError as err:
+            if is_conditional_failure(err):
+                return False
+            raise
+
+    def release_claim(self, approval_id: str, *, owner: str) -> None:
+        """Give a claim back (the resume failed and may be retried at once)."""
+        try:
+            self.table.update_item(
+                Key=approval_key(approval_id),
+                UpdateExpression="SET #s = :pending REMOVE claim_owner, claimed_at, claimed_by",
+                ConditionExpression="claim_owner = :o",
+                ExpressionAttributeNames={"#s": "state"},
+                ExpressionAttributeValues={":pending": "pending", ":o": owner},
+            )
+        except ClientError as err:
+            if not is_conditional_failure(err):
+                raise
+
+    def claimed_by(self, approval_id: str) -> str | None:
+        """Who holds the claim on a gate being decided right now."""
+        item = self.table.get_item(Key=approval_key(approval_id), ConsistentRead=True).get("Item")
+        return str(item["claimed_by"]) if item and "claimed_by" in item else None
+
+    def link_approval(self, run_id: str, approval_id: str) -> None:
+        """Remember a run's gates (cancelling a run closes its open cards)."""
+        self.table.update_item(
+            Key=run_key(run_id),
+            UpdateExpression="ADD approval_ids :a",
+            ExpressionAttributeValues={":a": {approval_id}},
+        )
+
+    def runs_of(self, requester: str, limit: int = 10) -> list[dict[str, Any]]:
+        """A requester's latest runs, newest first."""
+        response = self.table.query(
+            IndexName=REQUESTER_INDEX,
+            KeyConditionExpression="gsi_requester = :r",
+            ExpressionAttributeValues={":r": requester},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [_public(item) for item in response.get("Items", [])]
+
+    def pending_approvals(self, limit: int = 100) -> list[ApprovalRecord]:
+        """Gates waiting for a decision, oldest first."""
+        response = self.table.query(
+            IndexName=PENDING_INDEX,
+            KeyConditionExpression="pending = :p",
+            ExpressionAttributeValues={":p": "PENDING"},
+            Limit=limit,
+        )
+        return [ApprovalRecord.model_validate(_public(item)) for item in response.get("Items", [])]
 
 
 def create_table(dynamodb_client: Any, table_name: str) -> None:
@@ -158,14 +249,29 @@ def create_table(dynamodb_client: Any, table_name: str) -> None:
             {"AttributeName": "sk", "KeyType": "RANGE"},
         ],
         AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": name, "AttributeType": "S"}
+            for name in ("pk", "sk", "gsi_requester", "pending", "created_at")
+        ],
+        GlobalSecondaryIndexes=[
+            _index(REQUESTER_INDEX, "gsi_requester", "created_at"),
+            _index(PENDING_INDEX, "pending", "created_at"),
         ],
         BillingMode="PAY_PER_REQUEST",
     )
     dynamodb_client.get_waiter("table_exists").wait(
         TableName=table_name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100}
     )
+
+
+def _index(name: str, partition: str, sort: str) -> dict[str, Any]:
+    return {
+        "IndexName": name,
+        "KeySchema": [
+            {"AttributeName": partition, "KeyType": "HASH"},
+            {"AttributeName": sort, "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": "ALL"},
+    }
 
 
 def _public(item: dict[str, Any]) -> dict[str, Any]:
@@ -180,6 +286,8 @@ def _plain(value: Any) -> Any:
         return {key: _plain(inner) for key, inner in value.items()}
     if isinstance(value, list):
         return [_plain(inner) for inner in value]
+    if isinstance(value, set):
+        return sorted(_plain(inner) for inner in value)
     return value
 
 

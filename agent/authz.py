@@ -1,0 +1,29 @@
+"""Who may decide on a gate: a pure check, run before anything else happens on a click."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from agent.models import ApprovalRecord
+
+
+def refusal_reason(
+    user_id: str, record: ApprovalRecord, group_members: Iterable[str] = ()
+) -> str | None:
+    """Why ``user_id`` may not decide on ``record``, or None when they may.
+
+    ``group_members`` are the members of the record's user groups (S…), resolved by the caller.
+    """
+    if user_id == record.requester and not record.allow_self_approval:
+        return "you started this run, and this approval needs someone else"
+    if not record.approvers:
+        return None
+    allowed_users = {a for a in record.approvers if not a.startswith("S")}
+    if user_id in allowed_users or user_id in set(group_members):
+        return None
+    return "you are not one of the approvers for this run"
+
+
+def approver_groups(record: ApprovalRecord) -> list[str]:
+    """The user group ids among the record's approvers."""
+    return [a for a in record.approvers if a.startswith("S")]

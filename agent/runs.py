@@ -1,0 +1,244 @@
+"""The control plane for runs: start, decide, cancel. Used by the Slack app and the HTTP API.
+
+Deciding is exactly once: the gate is claimed with a conditional write, then the durable
+callback is sent (first completion wins at the Lambda API too), then the card is locked. A
+claim older than the lease can be retaken, so a crash between claim and send never leaves a
+card dead. Every refusal says why, so each clicker gets a truthful answer.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from agent import cards
+from agent.authz import approver_groups, refusal_reason
+from agent.decisions import Decision, Edit, Revise, decision_to_json
+from agent.errors import SignoffError
+from agent.models import ApprovalRecord, RunRequest
+from agent.store import Store
+
+CLAIM_LEASE_SECONDS = 30
+
+
+class RunConflict(SignoffError):
+    """A run id already names a run started with a different request."""
+
+
+class RunNotFound(SignoffError):
+    """No run has that id."""
+
+
+@dataclass(frozen=True)
+class StartedRun:
+    run_id: str
+    execution_arn: str | None
+
+
+@dataclass(frozen=True)
+class Decided:
+    record: ApprovalRecord
+    decision: Decision
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The caller may not decide (not an approver, own run, revision cap)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Closed:
+    """The gate is no longer open: decided, being decided, expired, superseded, cancelled."""
+
+    reason: str
+
+
+DecideOutcome = Decided | Refused | Closed
+GroupMembers = Callable[[str], list[str]]
+
+
+def _no_groups(_: str) -> list[str]:
+    return []
+
+
+@dataclass
+class ControlPlane:
+    """Runs and approvals as every surface sees them."""
+
+    store: Store
+    lambda_client: Any
+    agent_function: str
+    slack: Any | None = None
+    slash_command: str = "/agent"
+    approvers: tuple[str, ...] = ()
+    group_members: GroupMembers = field(default=_no_groups)
+    lease_seconds: int = CLAIM_LEASE_SECONDS
+
+    # Starting ------------------------------------------------------------------------------
+    def start_run(self, request: RunRequest) -> StartedRun:
+        """Start the durable run named ``request.run_id``; a repeat returns the same run."""
+        if not request.run_id:
+            raise ValueError("start_run needs a run_id (the durable execution name)")
+        payload = request.model_dump(mode="json")
+        try:
+            response = self.lambda_client.invoke(
+                FunctionName=self.agent_function,
+                InvocationType="Event",
+                DurableExecutionName=request.run_id,
+                Payload=json.dumps(payload).encode(),
+            )
+        except ClientError as err:
+            if (
+                err.response.get("Error", {}).get("Code")
+                == "DurableExecutionAlreadyStartedException"
+            ):
+                raise RunConflict(
+                    f"run {request.run_id!r} already exists with a different request"
+                ) from None
+            raise
+        return StartedRun(run_id=request.run_id, execution_arn=response.get("DurableExecutionArn"))
+
+    # Deciding ------------------------------------------------------------------------------
+    def check(self, approval_id: str, user_id: str) -> ApprovalRecord | Refused | Closed:
+        """Whether ``user_id`` may decide on the gate now (before opening a modal, say)."""
+        record = self.store.get_approval(approval_id)
+        if record is None:
+            return Closed("this approval does not exist")
+        members = [m for group in approver_groups(record) for m in self.group_members(group)]
+        reason = refusal_reason(user_id, record, members)
+        if reason is not None:
+            return Refused(reason)
+        return self._closed(record) or record
+
+    def decide(self, approval_id: str, decision: Decision) -> DecideOutcome:
+        """Resume the run with ``decision``, exactly once."""
+        checked = self.check(approval_id, decision.decider.id)
+        if not isinstance(checked, ApprovalRecord):
+            return checked
+        problem = _unfit(checked, decision)
+        if problem is not None:
+            return Refused(problem)
+        owner = uuid.uuid4().hex
+        claimed = self.store.claim_approval(
+            approval_id,
+            owner=owner,
+            decider_name=decision.decider.name,
+            now=int(time.time()),
+            lease_seconds=self.lease_seconds,
+        )
+        if not claimed:
+            return self._closed_after_losing(approval_id)
+        callback_id = self.store.get_callback_id(approval_id)
+        result = json.dumps(decision_to_json(decision)).encode()
+        try:
+            self.lambda_client.send_durable_execution_callback_success(
+                CallbackId=callback_id, Result=result
+            )
+        except ClientError as err:
+            if callback_closed(err):
+                return Closed("this approval is closed: it expired or was already decided")
+            self.store.release_claim(approval_id, owner=owner)
+            raise
+        record = self.store.settle_approval(
+            approval_id, state="decided", decision=decision_to_json(decision)
+        )
+        self._show(record, cards.decided_card(record, decision, decider_name=decision.decider.name))
+        return Decided(record=record, decision=decision)
+
+    def _closed(self, record: ApprovalRecord) -> Closed | None:
+        match record.state:
+            case "decided":
+                return Closed(f"already decided by {_decider_name(record)}")
+            case "claimed":
+                by = self.store.claimed_by(record.approval_id) or "someone else"
+                return Closed(f"already being decided by {by}")
+            case "expired":
+                return Closed("this approval expired")
+            case "superseded":
+                return Closed("this card was superseded by a revised version")
+            case "cancelled":
+                return Closed("this run was cancelled")
+        if _now_iso() > record.expires_at:
+            return Closed("this approval expired")
+        return None
+
+    def _closed_after_losing(self, approval_id: str) -> Closed:
+        record = self.store.get_approval(approval_id)
+        if record is not None and (closed := self._closed(record)) is not None:
+            return closed
+        return Closed("someone else is deciding this approval right now")
+
+    # Cancelling ----------------------------------------------------------------------------
+    def cancel(self, run_id: str, user_id: str) -> str:
+        """Stop a run (its requester or an approver may); its open cards say so."""
+        run = self.store.get_run(run_id)
+        if run is None:
+            raise RunNotFound(f"no run {run_id!r}")
+        if user_id != run["requester"] and user_id not in self._approver_ids():
+            return "Only the requester or an approver may cancel this run."
+        if run.get("status") != "running":
+            return f"Run {run_id} already ended ({run.get('status')})."
+        try:
+            self.lambda_client.stop_durable_execution(
+                DurableExecutionArn=run["execution_arn"],
+                Error={"ErrorType": "Cancelled", "ErrorMessage": f"cancelled by {user_id}"},
+            )
+        except ClientError as err:
+            if not callback_closed(err):
+                raise
+        self.store.update_run(run_id, status="cancelled", note=f"cancelled by <@{user_id}>")
+        for approval_id in run.get("approval_ids", []):
+            record = self.store.get_approval(approval_id)
+            if record is not None and record.state in ("pending", "claimed"):
+                record = self.store.settle_approval(approval_id, state="cancelled")
+                self._show(record, cards.cancelled_card(record))
+        return f"Run {run_id} cancelled."
+
+    def _approver_ids(self) -> set[str]:
+        users = {a for a in self.approvers if not a.startswith("S")}
+        for group in (a for a in self.approvers if a.startswith("S")):
+            users.update(self.group_members(group))
+        return users
+
+    def _show(self, record: ApprovalRecord, message: cards.Message) -> None:
+        if self.slack is None or not record.channel or not record.message_ts:
+            return
+        self.slack.chat_update(
+            channel=record.channel, ts=record.message_ts, text=message.text, blocks=message.blocks
+        )
+
+
+def callback_closed(err: ClientError) -> bool:
+    """AWS's CallbackTimeoutException and the local runner's 404 both mean "already closed"."""
+    code = err.response.get("Error", {}).get("Code")
+    status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return code in ("CallbackTimeoutException", "ResourceNotFoundException", "404") or status == 404
+
+
+def _unfit(record: ApprovalRecord, decision: Decision) -> str | None:
+    if isinstance(decision, Revise) and not record.can_request_changes:
+        return "the revision limit is reached: approve, edit or reject"
+    if isinstance(decision, Edit):
+        if decision.arguments is not None and record.kind != "tool":
+            return "only a tool call's arguments can be edited as JSON"
+        if decision.text is not None and record.kind != "draft":
+            return "a tool call is edited through its arguments"
+    return None
+
+
+def _decider_name(record: ApprovalRecord) -> str:
+    decider = (record.decision or {}).get("decider") or {}
+    return str(decider.get("name") or decider.get("id") or "someone else")
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

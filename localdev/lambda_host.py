@@ -1,0 +1,176 @@
+"""A local Lambda endpoint: Invoke plus the durable execution APIs, for boto3 unchanged.
+
+Point ``AWS_ENDPOINT_URL_LAMBDA`` here and the code that runs in AWS runs locally as is:
+- ``Invoke`` of the durable agent starts an execution on the durable local runner, deduped by
+  ``DurableExecutionName`` as AWS does (the runner itself does not dedupe names);
+- ``Invoke`` of a plain function (the Slack app's lazy listeners) calls its handler, in a
+  thread for ``InvocationType=Event``;
+- every other path (callbacks, get, history, stop) is the runner's own web API.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from aws_durable_execution_sdk_python_testing.executor import Executor
+from aws_durable_execution_sdk_python_testing.model import StartDurableExecutionInput
+from aws_durable_execution_sdk_python_testing.web.server import (
+    RequestHandler,
+    WebServer,
+    WebServiceConfig,
+)
+
+INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
+ACCOUNT_ID = "000000000000"
+EXECUTION_TIMEOUT_SECONDS = 7 * 24 * 3600
+
+_logger = logging.getLogger(__name__)
+LambdaHandler = Callable[[dict[str, Any], Any], Any]
+
+
+@dataclass(frozen=True)
+class LambdaContext:
+    """The parts of Lambda's context object our handlers and Bolt read."""
+
+    function_name: str
+    invoked_function_arn: str
+    aws_request_id: str
+    memory_limit_in_mb: int = 512
+
+    @classmethod
+    def for_function(cls, name: str, region: str) -> LambdaContext:
+        arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{name}"
+        return cls(function_name=name, invoked_function_arn=arn, aws_request_id=str(uuid.uuid4()))
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 900_000
+
+
+class LocalLambda(WebServer):
+    """Serves Invoke for the registered functions and the runner's durable APIs."""
+
+    def __init__(
+        self,
+        executor: Executor,
+        *,
+        durable_function: str,
+        functions: dict[str, LambdaHandler],
+        host: str = "127.0.0.1",
+        port: int = 0,
+        region: str = "us-east-1",
+    ) -> None:
+        self.durable_function = durable_function
+        self.functions = functions
+        self.region = region
+        self._start_lock = threading.Lock()
+        super().__init__(
+            WebServiceConfig(host=host, port=port, log_level=logging.WARNING), executor
+        )
+        self.RequestHandlerClass = _InvokeAwareHandler
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start_durable(
+        self, name: str | None, payload: str, qualifier: str
+    ) -> tuple[int, dict[str, str], bytes]:
+        """Start (or find) the execution of that name; AWS semantics for repeats."""
+        with self._start_lock:
+            if name:
+                existing = self.executor.list_executions(execution_name=name).durable_executions
+                if existing:
+                    arn = existing[0].durable_execution_arn
+                    stored = self.executor.get_execution(arn).start_input.input or ""
+                    if json.loads(stored or "null") != json.loads(payload or "null"):
+                        return _error(
+                            409, "DurableExecutionAlreadyStartedException", f"{name} is in use"
+                        )
+                    return 202, {"X-Amz-Durable-Execution-Arn": arn}, b""
+            output = self.executor.start_execution(
+                StartDurableExecutionInput(
+                    account_id=ACCOUNT_ID,
+                    function_name=self.durable_function,
+                    function_qualifier=qualifier,
+                    execution_name=name or str(uuid.uuid4()),
+                    execution_timeout_seconds=EXECUTION_TIMEOUT_SECONDS,
+                    execution_retention_period_days=14,
+                    input=payload or None,
+                )
+            )
+        return 202, {"X-Amz-Durable-Execution-Arn": str(output.execution_arn)}, b""
+
+    def invoke_plain(
+        self, name: str, payload: bytes, invocation_type: str
+    ) -> tuple[int, dict[str, str], bytes]:
+        """Call a plain function's handler as Lambda would."""
+        handler = self.functions[name]
+        event = json.loads(payload or b"{}")
+        context = LambdaContext.for_function(name, self.region)
+        if invocation_type == "Event":
+            threading.Thread(
+                target=self._run_quietly, args=(handler, event, context), daemon=True
+            ).start()
+            return 202, {}, b""
+        result = handler(event, context)
+        return 200, {"X-Amz-Executed-Version": "$LATEST"}, json.dumps(result).encode()
+
+    @staticmethod
+    def _run_quietly(handler: LambdaHandler, event: dict[str, Any], context: LambdaContext) -> None:
+        try:
+            handler(event, context)
+        except Exception:  # an async invoke's failure is logged, as Lambda would
+            _logger.exception("async invocation of %s failed", context.function_name)
+
+
+class _InvokeAwareHandler(RequestHandler):
+    server: LocalLambda
+
+    def do_POST(self) -> None:
+        match = INVOKE_PATH.match(self.path.split("?")[0])
+        if match is None:
+            super().do_POST()
+            return
+        name, _, qualifier = function_name(unquote(match.group("name"))).partition(":")
+        if "Qualifier=" in self.path:
+            qualifier = self.path.split("Qualifier=", 1)[1].split("&")[0]
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0) or 0))
+        invocation_type = self.headers.get("X-Amz-Invocation-Type", "RequestResponse")
+        if name == self.server.durable_function:
+            durable_name = self.headers.get("X-Amz-Durable-Execution-Name")
+            status, headers, payload = self.server.start_durable(
+                durable_name, body.decode(), qualifier or "$LATEST"
+            )
+        elif name in self.server.functions:
+            status, headers, payload = self.server.invoke_plain(name, body, invocation_type)
+        else:
+            status, headers, payload = _error(
+                404, "ResourceNotFoundException", f"Function not found: {name}"
+            )
+        self.send_response(status)
+        for header, value in headers.items():
+            self.send_header(header, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+def function_name(name_or_arn: str) -> str:
+    """``NAME[:QUALIFIER]`` from a name or a function ARN (Bolt invokes its own ARN)."""
+    if name_or_arn.startswith("arn:"):
+        return name_or_arn.split(":function:", 1)[1]
+    return name_or_arn
+
+
+def _error(status: int, error_type: str, message: str) -> tuple[int, dict[str, str], bytes]:
+    body = json.dumps({"Type": error_type, "Message": message}).encode()
+    return status, {"X-Amzn-ErrorType": error_type, "Content-Type": "application/json"}, body

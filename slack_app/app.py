@@ -1,0 +1,60 @@
+"""Build the Bolt app with its clients passed in (tests and the local stack pass their own)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import boto3
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from agent.runs import ControlPlane
+from agent.store import Store
+from agent.tools import ToolRegistry, default_registry
+from slack_app.config import SlackSettings
+from slack_app.groups import GroupMembers
+from slack_app.listeners import register
+
+
+def web_client(settings: SlackSettings) -> WebClient:
+    kwargs: dict[str, Any] = {"base_url": settings.api_url} if settings.api_url else {}
+    client = WebClient(token=settings.bot_token.value, timeout=10, **kwargs)
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
+    return client
+
+
+def build_app(
+    settings: SlackSettings,
+    *,
+    client: WebClient | None = None,
+    lambda_client: Any | None = None,
+    tools: ToolRegistry | None = None,
+) -> App:
+    """The Bolt app: signature verification, listeners, and the control plane built lazily."""
+    client = client or web_client(settings)
+    app = App(
+        signing_secret=settings.signing_secret.value,
+        client=client,
+        process_before_response=True,
+        # auth.test at start would add a Slack round trip to every cold start.
+        token_verification_enabled=False,
+    )
+    groups = GroupMembers(client)
+
+    @cache
+    def control() -> ControlPlane:
+        session = boto3.session.Session(region_name=settings.aws_region)
+        return ControlPlane(
+            store=Store(session.resource("dynamodb").Table(settings.table_name)),
+            lambda_client=lambda_client or session.client("lambda"),
+            agent_function=settings.agent_function,
+            slack=client,
+            slash_command=settings.slash_command,
+            approvers=settings.approvers,
+            group_members=groups,
+        )
+
+    register(app, settings, control, tools or default_registry())
+    return app

@@ -1,0 +1,56 @@
+"""The Slack app's settings, read once per process from the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from agent.config import (
+    ENV_APPROVERS,
+    ENV_AWS_REGION,
+    ENV_SLACK_API_URL,
+    ENV_SLACK_BOT_TOKEN,
+    ENV_SLASH_COMMAND,
+    ENV_TABLE,
+    Secret,
+    parse_id_list,
+)
+from agent.errors import ConfigError
+
+ENV_SLACK_SIGNING_SECRET = "SLACK_SIGNING_SECRET"
+ENV_AGENT_FUNCTION = "AGENT_FUNCTION"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlackSettings:
+    signing_secret: Secret = field(repr=False)
+    bot_token: Secret = field(repr=False)
+    api_url: str | None = None
+    slash_command: str = "/agent"
+    approvers: tuple[str, ...] = ()
+    table_name: str = "signoff"
+    agent_function: str = "signoff-agent:live"
+    aws_region: str = "us-east-1"
+
+    def __post_init__(self) -> None:
+        if not self.signing_secret:
+            raise ConfigError(f"{ENV_SLACK_SIGNING_SECRET} is required")
+        if not self.bot_token:
+            raise ConfigError(f"{ENV_SLACK_BOT_TOKEN} is required")
+        if not self.slash_command.startswith("/"):
+            raise ConfigError(f"{ENV_SLASH_COMMAND} must look like /agent")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> SlackSettings:
+        env = os.environ if env is None else env
+        return cls(
+            signing_secret=Secret(value=env.get(ENV_SLACK_SIGNING_SECRET, "")),
+            bot_token=Secret(value=env.get(ENV_SLACK_BOT_TOKEN, "")),
+            api_url=env.get(ENV_SLACK_API_URL) or None,
+            slash_command=env.get(ENV_SLASH_COMMAND) or "/agent",
+            approvers=parse_id_list(env.get(ENV_APPROVERS, "")),
+            table_name=env.get(ENV_TABLE) or "signoff",
+            agent_function=env.get(ENV_AGENT_FUNCTION) or "signoff-agent:live",
+            aws_region=env.get(ENV_AWS_REGION) or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        )

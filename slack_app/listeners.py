@@ -1,0 +1,325 @@
+"""Bolt listeners: slash command, @mentions, approval buttons and modals.
+
+Each ack path does only what must happen within Slack's 3 s (ack, authorise, open a modal);
+starting runs and resuming them happen in lazy listeners (a second Lambda invocation).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from agent import cards
+from agent.decisions import Approve, Decider, Decision, Edit, Reject, Revise
+from agent.models import ApprovalRecord, RunRequest
+from agent.runs import Closed, ControlPlane, Decided, Refused, RunConflict, RunNotFound
+from agent.slack_messages import post_or_update
+from agent.tools import ToolRegistry
+from slack_app import commands, modals
+from slack_app.config import SlackSettings
+
+_logger = logging.getLogger(__name__)
+ControlFactory = Callable[[], ControlPlane]
+
+
+def run_id_for(*parts: str) -> str:
+    """A run id (the durable execution name) derived from what Slack sends on every retry."""
+    return "slack-" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
+
+
+def register(
+    app: App, settings: SlackSettings, control: ControlFactory, tools: ToolRegistry
+) -> None:
+    """Attach every listener to ``app``."""
+    _register_command(app, settings, control)
+    _register_mention(app, control)
+    _register_buttons(app, control)
+    _register_modals(app, control, tools)
+
+
+# /agent ------------------------------------------------------------------------------------
+def _register_command(app: App, settings: SlackSettings, control: ControlFactory) -> None:
+    def ack_command(ack: Ack, command: dict[str, Any]) -> None:
+        match commands.parse_command(command.get("text", "")):
+            case commands.Help():
+                ack(commands.usage(settings.slash_command))
+            case commands.Start(task=task) if len(task) > commands.MAX_TASK:
+                ack(
+                    f"That task is too long ({len(task)} characters; "
+                    f"the limit is {commands.MAX_TASK})."
+                )
+            case commands.Start(task=task):
+                ack(f"On it: {cards.escape(task[:200])}")
+            case commands.Cancel(run_id=None):
+                ack(f"Which run? `{settings.slash_command} cancel <run>`")
+            case _:
+                ack()
+
+    def run_command(
+        command: dict[str, Any], body: dict[str, Any], respond: Respond, client: WebClient
+    ) -> None:
+        match commands.parse_command(command.get("text", "")):
+            case commands.Start(task=task) if len(task) <= commands.MAX_TASK:
+                run_id = run_id_for(body.get("team_id", ""), command["trigger_id"])
+                _start(
+                    control(),
+                    client,
+                    respond,
+                    run_id,
+                    task,
+                    command["user_id"],
+                    command["channel_id"],
+                    None,
+                )
+            case commands.Status(run_id=run_id):
+                respond(_status_text(control(), command["user_id"], run_id, settings.slash_command))
+            case commands.Pending():
+                respond(_pending_text(control(), command["user_id"]))
+            case commands.Cancel(run_id=str() as run_id):
+                try:
+                    respond(control().cancel(run_id, command["user_id"]))
+                except RunNotFound:
+                    respond(f"There is no run `{cards.escape(run_id)}`.")
+
+    app.command(settings.slash_command)(ack=ack_command, lazy=[run_command])
+
+
+def _start(
+    plane: ControlPlane,
+    client: WebClient,
+    respond: Respond | None,
+    run_id: str,
+    task: str,
+    user: str,
+    channel: str,
+    thread_ts: str | None,
+) -> None:
+    """Open the run's thread (once) and start the durable run (once)."""
+    try:
+        if thread_ts is None:
+            opened = cards.run_opened_message(task=task, requester=user, run_id=run_id)
+            thread_ts = post_or_update(
+                client, channel=channel, message=opened, key=f"{run_id}-root", maybe_posted=True
+            )
+        request = RunRequest(
+            task=task,
+            requester=user,
+            channel=channel,
+            thread_ts=thread_ts,
+            source="slack",
+            run_id=run_id,
+        )
+        plane.start_run(request)
+    except SlackApiError as err:
+        if respond is not None:
+            respond(f"I can't post in this channel ({err.response.get('error')}): invite me first.")
+    except RunConflict as err:
+        if respond is not None:
+            respond(str(err))
+
+
+def _status_text(plane: ControlPlane, user: str, run_id: str | None, command: str) -> str:
+    if run_id is not None:
+        run = plane.store.get_run(run_id)
+        if run is None:
+            return f"There is no run `{cards.escape(run_id)}`."
+        return _run_line(run)
+    runs = plane.store.runs_of(user, limit=5)
+    if not runs:
+        return f"You have no runs yet. Start one with `{command} <task>`."
+    return "\n".join(_run_line(run) for run in runs)
+
+
+def _run_line(run: dict[str, Any]) -> str:
+    note = f" · {cards.escape(str(run['note']))}" if run.get("note") else ""
+    task = cards.escape(str(run.get("task", ""))[:80])
+    turn = int(run.get("turn", 0)) + 1
+    return f"`{run['run_id']}` *{run.get('status', '?')}* (turn {turn}) {task}{note}"
+
+
+def _pending_text(plane: ControlPlane, user: str) -> str:
+    mine = [r for r in plane.store.runs_of(user, limit=20) if r.get("status") == "running"]
+    waiting = [
+        a
+        for a in plane.store.pending_approvals()
+        if isinstance(plane.check(a.approval_id, user), ApprovalRecord)
+    ]
+    lines = (
+        ["*Your running runs:*", *(_run_line(r) for r in mine)]
+        if mine
+        else ["You have no running runs."]
+    )
+    if waiting:
+        lines += [
+            "*Waiting on you:*",
+            *(f"• {cards.escape(a.title)} in run `{a.run_id}`" for a in waiting),
+        ]
+    else:
+        lines.append("Nothing is waiting on you.")
+    return "\n".join(lines)
+
+
+# @mentions ---------------------------------------------------------------------------------
+def _register_mention(app: App, control: ControlFactory) -> None:
+    def ack_mention(ack: Ack) -> None:
+        ack()
+
+    def run_mention(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
+        task = " ".join(word for word in event.get("text", "").split() if not word.startswith("<@"))
+        if not task:
+            return
+        run_id = run_id_for(body.get("team_id", ""), body.get("event_id") or event["ts"])
+        thread_ts = event.get("thread_ts") or event["ts"]
+        _start(
+            control(),
+            client,
+            None,
+            run_id,
+            task[: commands.MAX_TASK],
+            event["user"],
+            event["channel"],
+            thread_ts,
+        )
+
+    app.event("app_mention")(ack=ack_mention, lazy=[run_mention])
+
+
+# Buttons -----------------------------------------------------------------------------------
+def _register_buttons(app: App, control: ControlFactory) -> None:
+    def ack_approve(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        _allowed(control(), client, body)  # a refusal is answered now; the decision runs lazily
+
+    def decide_approve(body: dict[str, Any], client: WebClient) -> None:
+        plane = control()
+        if _allowed(plane, client, body, quiet=True) is not None:
+            _decide(
+                plane,
+                client,
+                body["user"],
+                Approve(decider=_decider(body["user"]), at=_now()),
+                body,
+            )
+
+    def opener(build: Callable[[ApprovalRecord], dict[str, Any] | None]) -> Callable[..., None]:
+        def open_modal(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+            ack()
+            record = _allowed(control(), client, body)
+            if record is None:
+                return
+            view = build(record)
+            if view is None:
+                _tell(
+                    client, body, "This is too long to edit in Slack: use Request changes instead."
+                )
+                return
+            client.views_open(trigger_id=body["trigger_id"], view=view)
+
+        return open_modal
+
+    app.action(cards.ACTION_APPROVE)(ack=ack_approve, lazy=[decide_approve])
+    app.action(cards.ACTION_EDIT)(opener(modals.edit_modal))
+    app.action(cards.ACTION_REVISE)(opener(modals.revise_modal))
+    app.action(cards.ACTION_REJECT)(opener(modals.reject_modal))
+
+
+def _allowed(
+    plane: ControlPlane, client: WebClient, body: dict[str, Any], quiet: bool = False
+) -> ApprovalRecord | None:
+    """The gate the clicked button belongs to, if this user may decide on it now."""
+    approval_id = str((body.get("actions") or [{}])[0].get("value", ""))
+    checked = plane.check(approval_id, body["user"]["id"])
+    if isinstance(checked, ApprovalRecord):
+        return checked
+    if not quiet:
+        _tell(client, body, _explain(checked))
+    return None
+
+
+# Modals ------------------------------------------------------------------------------------
+def _register_modals(app: App, control: ControlFactory, tools: ToolRegistry) -> None:
+    def ack_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        plane = control()
+        checked = plane.check(view.get("private_metadata", ""), body["user"]["id"])
+        if not isinstance(checked, ApprovalRecord):
+            ack(response_action="errors", errors={modals.FIELD_BLOCK: _explain(checked)})
+            return
+        read = modals.read_submission(view, checked, tools)
+        if isinstance(read, dict):
+            ack(response_action="errors", errors=read)
+            return
+        ack()
+
+    def decide_submission(body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        plane = control()
+        record = plane.store.get_approval(view.get("private_metadata", ""))
+        if record is None:
+            return
+        read = modals.read_submission(view, record, tools)
+        if isinstance(read, dict):
+            return
+        decision = _decision(read, _decider(body["user"]))
+        _decide(plane, client, body["user"], decision, {"channel": {"id": record.channel}, **body})
+
+    for callback_id in (modals.EDIT_VIEW, modals.REVISE_VIEW, modals.REJECT_VIEW):
+        app.view(callback_id)(ack=ack_submission, lazy=[decide_submission])
+
+
+def _decision(submission: modals.Submission, decider: Decider) -> Decision:
+    value = submission.value
+    match submission.kind:
+        case "edit" if isinstance(value, dict):
+            return Edit(decider=decider, at=_now(), arguments=value)
+        case "edit":
+            return Edit(decider=decider, at=_now(), text=str(value))
+        case "revise":
+            return Revise(decider=decider, at=_now(), feedback=str(value))
+        case _:
+            return Reject(decider=decider, at=_now(), reason=str(value))
+
+
+def _decide(
+    plane: ControlPlane,
+    client: WebClient,
+    user: dict[str, Any],
+    decision: Decision,
+    body: dict[str, Any],
+) -> None:
+    approval_id = str((body.get("actions") or [{}])[0].get("value", "")) or body.get(
+        "view", {}
+    ).get("private_metadata", "")
+    outcome = plane.decide(approval_id, decision)
+    if not isinstance(outcome, Decided):
+        _tell(client, body, _explain(outcome))
+
+
+def _explain(outcome: Refused | Closed) -> str:
+    prefix = "You can't decide on this" if isinstance(outcome, Refused) else "Nothing to do"
+    return f"{prefix}: {outcome.reason}."
+
+
+def _tell(client: WebClient, body: dict[str, Any], text: str) -> None:
+    """An ephemeral answer to the person who clicked."""
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+        "channel_id"
+    )
+    if not channel:
+        _logger.info("no channel to answer %s in: %s", body["user"]["id"], text)
+        return
+    client.chat_postEphemeral(channel=channel, user=body["user"]["id"], text=text)
+
+
+def _decider(user: dict[str, Any]) -> Decider:
+    name = user.get("name") or user.get("username") or user["id"]
+    return Decider(id=user["id"], name=str(name))
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
