@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 from agent import cards
 from agent.decisions import Approve, Decider, Decision, Edit, Reject, Revise
 from agent.models import ApprovalRecord, RunRequest
-from agent.runs import Closed, ControlPlane, Decided, Refused, RunConflict, RunNotFound
+from agent.runs import Closed, ControlPlane, Refused, RunConflict, RunNotFound
 from agent.slack_messages import post_or_update
 from agent.tools import ToolRegistry
 from slack_app import commands, modals
@@ -198,15 +198,9 @@ def _register_buttons(app: App, control: ControlFactory) -> None:
         _allowed(control(), client, body)  # a refusal is answered now; the decision runs lazily
 
     def decide_approve(body: dict[str, Any], client: WebClient) -> None:
-        plane = control()
-        if _allowed(plane, client, body, quiet=True) is not None:
-            _decide(
-                plane,
-                client,
-                body["user"],
-                Approve(decider=_decider(body["user"]), at=_now()),
-                body,
-            )
+        # A refusal was answered in the ack; anything else (a lost race, an expiry) is told now.
+        decision = Approve(decider=_decider(body["user"]), at=_now())
+        _decide(control(), client, decision, body, tell_refusals=False)
 
     def opener(build: Callable[[ApprovalRecord], dict[str, Any] | None]) -> Callable[..., None]:
         def open_modal(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -238,8 +232,7 @@ def _allowed(
     checked = plane.check(approval_id, body["user"]["id"])
     if isinstance(checked, ApprovalRecord):
         return checked
-    if not quiet:
-        _tell(client, body, _explain(checked))
+    _tell(client, body, _explain(checked))
     return None
 
 
@@ -266,7 +259,7 @@ def _register_modals(app: App, control: ControlFactory, tools: ToolRegistry) -> 
         if isinstance(read, dict):
             return
         decision = _decision(read, _decider(body["user"]))
-        _decide(plane, client, body["user"], decision, {"channel": {"id": record.channel}, **body})
+        _decide(plane, client, decision, {"channel": {"id": record.channel}, **body})
 
     for callback_id in (modals.EDIT_VIEW, modals.REVISE_VIEW, modals.REJECT_VIEW):
         app.view(callback_id)(ack=ack_submission, lazy=[decide_submission])
@@ -288,15 +281,17 @@ def _decision(submission: modals.Submission, decider: Decider) -> Decision:
 def _decide(
     plane: ControlPlane,
     client: WebClient,
-    user: dict[str, Any],
     decision: Decision,
     body: dict[str, Any],
+    *,
+    tell_refusals: bool = True,
 ) -> None:
+    """Resume the run; anyone whose click did not count is told why."""
     approval_id = str((body.get("actions") or [{}])[0].get("value", "")) or body.get(
         "view", {}
     ).get("private_metadata", "")
     outcome = plane.decide(approval_id, decision)
-    if not isinstance(outcome, Decided):
+    if isinstance(outcome, Closed) or (isinstance(outcome, Refused) and tell_refusals):
         _tell(client, body, _explain(outcome))
 
 
