@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from typing import Any
 
 import boto3
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
@@ -57,4 +58,14 @@ def build_app(
         )
 
     register(app, settings, control, tools or default_registry())
+    app.error(_malformed_is_a_client_error)
     return app
+
+
+def _malformed_is_a_client_error(error: Exception, logger: logging.Logger) -> BoltResponse | None:
+    """A payload missing what Slack always sends is the caller's error: 400, not 500."""
+    if isinstance(error, KeyError | ValueError | TypeError):
+        logger.warning("malformed Slack payload: %s %s", type(error).__name__, error)
+        return BoltResponse(status=400, body='{"error": "malformed request"}')
+    logger.error("Slack request failed: %s", type(error).__name__, exc_info=error)
+    return None

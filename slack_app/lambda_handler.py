@@ -2,21 +2,48 @@
 
 from __future__ import annotations
 
+import json
+import logging
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+from slack_bolt import App
 from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 
 from slack_app.app import build_app
 from slack_app.config import SlackSettings
 
+_logger = logging.getLogger(__name__)
+LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def make_lambda_handler(app: App) -> LambdaHandler:
+    """Bolt's adapter, plus a 400 for bodies Bolt cannot parse (it would raise: a 5xx)."""
+    adapter = SlackRequestHandler(app)
+
+    def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        try:
+            response: dict[str, Any] = adapter.handle(event, context)  # type: ignore[no-untyped-call]
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
+            # Bolt parses the body before any listener runs; a malformed one raises here.
+            _logger.warning("malformed Slack request: %s", type(err).__name__)
+            body = json.dumps({"error": "malformed request"})
+            return {
+                "statusCode": 400,
+                "headers": {"content-type": "application/json"},
+                "body": body,
+            }
+        return response
+
+    return handle
+
 
 @cache
-def _request_handler() -> SlackRequestHandler:
-    return SlackRequestHandler(build_app(SlackSettings.from_env()))
+def _handler() -> LambdaHandler:
+    return make_lambda_handler(build_app(SlackSettings.from_env()))
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Verify, dispatch and answer one Slack request (or run one lazy listener)."""
-    response: dict[str, Any] = _request_handler().handle(event, context)  # type: ignore[no-untyped-call]
-    return response
+    return _handler()(event, context)

@@ -86,3 +86,37 @@ class MotoS3:
 
     def stop(self) -> None:
         self._server.stop()
+
+
+class FakeLambdaInvoke:
+    """Accepts Lambda ``Invoke`` calls (202) and records them: for code that only fires them."""
+
+    def __init__(self) -> None:
+        from tests.fakes._http import LoopbackServer
+
+        self.invocations: list[dict[str, str]] = []
+        self._server = LoopbackServer(_invoke_handler(self), self)
+        self.endpoint_url = self._server.url
+        self._server.start()
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+def _invoke_handler(owner: FakeLambdaInvoke) -> type:
+    from http.server import BaseHTTPRequestHandler
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *_: object) -> None:
+            return
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", 0))).decode()
+            owner.invocations.append({"path": self.path, "body": body})
+            self.send_response(202)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+    return Handler

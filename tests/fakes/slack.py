@@ -108,6 +108,17 @@ class FakeSlack:
                 _Failure(error, status, retry_after, times)
             )
 
+    def response_url(self, channel: str, user: str) -> str:
+        """A response_url for a slash command; what is posted there shows to that user."""
+        return f"{self._server.url}/respond/{channel}/{user}"
+
+    def respond(self, channel: str, user: str, payload: dict[str, Any]) -> None:
+        with self._lock:
+            self.calls.append(Call("response_url", payload))
+            self.ephemerals.append(
+                {"channel": channel, "user": user, "text": payload.get("text", "")}
+            )
+
     # The API ---------------------------------------------------------------------------
     def handle(
         self, method: str, args: dict[str, Any], token: str | None
@@ -244,6 +255,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         owner: FakeSlack = self.server.owner  # type: ignore[attr-defined]
         raw = self.rfile.read(int(self.headers.get("content-length", 0)))
+        if self.path.startswith("/respond/"):
+            _, _, channel, user = self.path.split("/")[:4]
+            owner.respond(channel, user, json.loads(raw or b"{}"))
+            self._reply(200, {"ok": True}, {})
+            return
         method = self.path.split("/api/", 1)[-1].split("?", 1)[0]
         args = parse_body(raw, self.headers.get("content-type", ""))
         auth = self.headers.get("authorization", "")
@@ -254,6 +270,9 @@ class _Handler(BaseHTTPRequestHandler):
             status, payload, headers = 200, {"ok": False, "error": err.error}, {}
         except KeyError as err:
             status, payload, headers = 200, {"ok": False, "error": f"invalid_arguments: {err}"}, {}
+        self._reply(status, payload, headers)
+
+    def _reply(self, status: int, payload: dict[str, Any], headers: dict[str, str]) -> None:
         encoded = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("content-type", "application/json; charset=utf-8")

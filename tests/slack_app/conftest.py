@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 
 from agent.approvals import approval_id_for
 from agent.config import Secret
@@ -23,12 +22,13 @@ from agent.models import ApprovalRecord
 from localdev.lambda_host import LambdaContext, LocalLambda
 from slack_app.app import build_app
 from slack_app.config import SlackSettings
+from slack_app.lambda_handler import LambdaHandler, make_lambda_handler
 from slack_app.listeners import run_id_for
 from tests.fakes.aws import Dynalite, MotoS3
 from tests.fakes.claude import FakeClaude
 from tests.fakes.slack import FakeSlack
 from tests.scenarios.harness import AgentHarness, agent_harness
-from tests.slack_app.slack_requests import SIGNING_SECRET, TEAM
+from tests.slack_app.slack_requests import SIGNING_SECRET, TEAM, slash_command
 
 SLACK_FUNCTION = "signoff-slack"
 AGENT_FUNCTION = "signoff-agent"
@@ -38,14 +38,20 @@ AGENT_FUNCTION = "signoff-agent"
 class SlackStack:
     agent: AgentHarness
     slack: FakeSlack
-    handler: SlackRequestHandler
+    handler: LambdaHandler
 
     def send(self, event: dict[str, Any]) -> dict[str, Any]:
         """One Lambda invocation of the Slack function, as API Gateway makes it."""
-        response: dict[str, Any] = self.handler.handle(
-            event, LambdaContext.for_function(SLACK_FUNCTION, "us-east-1")
+        return self.handler(event, LambdaContext.for_function(SLACK_FUNCTION, "us-east-1"))
+
+    def command(
+        self, text: str, *, user: str, channel: str, trigger_id: str = "trig-c"
+    ) -> dict[str, Any]:
+        """A slash command whose response_url answers land in the fake's ephemerals."""
+        url = self.slack.response_url(channel, user)
+        return self.send(
+            slash_command(text, user=user, channel=channel, trigger_id=trigger_id, response_url=url)
         )
-        return response
 
     def run_of(self, trigger_id: str) -> dict[str, Any]:
         run_id = run_id_for(TEAM, trigger_id)
@@ -112,13 +118,13 @@ def make_stack(
         local = LocalLambda(
             harness.runner._executor,  # the runner has no public accessor for its executor
             durable_function=AGENT_FUNCTION,
-            functions={SLACK_FUNCTION: lambda event, ctx: stack["handler"].handle(event, ctx)},
+            functions={SLACK_FUNCTION: lambda event, ctx: stack["handler"](event, ctx)},
         )
         thread = threading.Thread(target=local.serve_forever, daemon=True)
         thread.start()
         exits.append(lambda: (local.shutdown(), local.server_close()))
         monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", local.url)
-        stack["handler"] = SlackRequestHandler(build_app(settings))
+        stack["handler"] = make_lambda_handler(build_app(settings))
         return SlackStack(agent=harness, slack=fake_slack, handler=stack["handler"])
 
     yield make

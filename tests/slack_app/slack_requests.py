@@ -41,7 +41,13 @@ def api_gateway_event(
 
 
 def slash_command(
-    text: str, *, user: str, channel: str, trigger_id: str = "trig-1", command: str = "/agent"
+    text: str,
+    *,
+    user: str,
+    channel: str,
+    trigger_id: str = "trig-1",
+    command: str = "/agent",
+    response_url: str = "http://127.0.0.1:9/unused",
 ) -> dict[str, Any]:
     form = {
         "token": "legacy",
@@ -52,7 +58,7 @@ def slash_command(
         "command": command,
         "text": text,
         "trigger_id": trigger_id,
-        "response_url": "http://127.0.0.1:9/unused",
+        "response_url": response_url,
     }
     return api_gateway_event(urlencode(form), "application/x-www-form-urlencoded")
 

@@ -1,0 +1,138 @@
+"""Status, pending and cancel from Slack; and requests that must be refused without harm."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+from urllib.parse import urlencode
+
+from agent.cards import ACTION_APPROVE
+from tests.fakes.aws import FakeLambdaInvoke
+from tests.fakes.slack import FakeSlack
+from tests.scenarios.claude_scripts import by_turn, draft
+from tests.scenarios.harness import APPROVER, REQUESTER
+from tests.slack_app.conftest import SlackStack, StackFactory, wait_for
+from tests.slack_app.slack_requests import (
+    api_gateway_event,
+    button_click,
+    interaction,
+    slash_command,
+)
+
+CHANNEL = "CGENERAL"
+
+
+def started(stack: SlackStack, trigger: str = "trig-1") -> dict[str, Any]:
+    stack.send(
+        slash_command("draft the update", user=REQUESTER, channel=CHANNEL, trigger_id=trigger)
+    )
+    return stack.run_of(trigger)
+
+
+def responses(stack: SlackStack) -> list[str]:
+    """What the app answered through response_url-less respond(): ephemeral posts."""
+    return [e["text"] for e in stack.slack.ephemerals]
+
+
+def test_status_and_pending_show_runs_and_what_waits_on_the_caller(
+    make_stack: StackFactory,
+) -> None:
+    stack = make_stack(by_turn(draft("Draft.")))
+    run = started(stack)
+    stack.card(run, "review-0")
+    status = stack.command(f"status {run['run_id']}", user=REQUESTER, channel=CHANNEL)
+    assert status["statusCode"] == 200
+    wait_for(
+        lambda: any(run["run_id"] in text for text in stack.ephemerals_to(REQUESTER)),
+        "status answer",
+    )
+    assert "running" in stack.ephemerals_to(REQUESTER)[-1]
+
+    stack.command("pending", user=APPROVER, channel=CHANNEL)
+    wait_for(
+        lambda: any("Waiting on you" in t for t in stack.ephemerals_to(APPROVER)), "pending answer"
+    )
+    assert run["run_id"] in stack.ephemerals_to(APPROVER)[-1]
+
+
+def test_cancel_stops_the_run_and_closes_its_cards(make_stack: StackFactory) -> None:
+    stack = make_stack(by_turn(draft("Draft.")))
+    run = started(stack)
+    card = stack.card(run, "review-0")
+    stack.command(f"cancel {run['run_id']}", user="UOUTSIDER", channel=CHANNEL)
+    wait_for(lambda: stack.ephemerals_to("UOUTSIDER"), "refusal")
+    assert "Only the requester or an approver" in stack.ephemerals_to("UOUTSIDER")[-1]
+
+    stack.command(f"cancel {run['run_id']}", user=REQUESTER, channel=CHANNEL)
+    wait_for(lambda: any("cancelled" in t for t in stack.ephemerals_to(REQUESTER)), "cancel answer")
+    result = stack.agent.result(run["execution_arn"])
+    assert result.execution_status is not None and result.execution_status.value == "STOPPED"
+    assert stack.record(run, "review-0").state == "cancelled"  # type: ignore[union-attr]
+    stack.send(
+        button_click(
+            ACTION_APPROVE,
+            card.approval_id,
+            user=APPROVER,
+            channel=CHANNEL,
+            message_ts=card.message_ts or "",
+        )
+    )
+    assert "cancelled" in stack.ephemerals_to(APPROVER)[-1]
+
+
+def test_bad_and_stale_signatures_get_401(make_stack: StackFactory) -> None:
+    stack = make_stack(by_turn())
+    body = urlencode({"command": "/agent", "text": "x", "user_id": "U1", "channel_id": CHANNEL})
+    forged = api_gateway_event(body, "application/x-www-form-urlencoded", secret="wrong")
+    stale = api_gateway_event(body, "application/x-www-form-urlencoded", timestamp=1_000_000)
+    assert stack.send(forged)["statusCode"] == 401
+    assert stack.send(stale)["statusCode"] == 401
+    assert stack.agent.runner._executor.list_executions().durable_executions == []
+
+
+def test_malformed_payloads_get_a_4xx_never_a_5xx(make_stack: StackFactory) -> None:
+    stack = make_stack(by_turn())
+    cases = [
+        api_gateway_event("payload=%7Bnot-json", "application/x-www-form-urlencoded"),
+        api_gateway_event("{]", "application/json"),
+        interaction(
+            {
+                "type": "block_actions",
+                "user": {"id": "U1"},
+                "actions": [{"action_id": "nope", "value": "x"}],
+            }
+        ),
+        interaction(
+            {"type": "view_submission", "user": {"id": "U1"}, "view": {"callback_id": "unknown"}}
+        ),
+    ]
+    for event in cases:
+        assert 400 <= stack.send(event)["statusCode"] < 500, event["body"]
+    assert stack.agent.runner._executor.list_executions().durable_executions == []
+
+
+def test_the_ack_path_never_imports_anthropic(fake_slack: FakeSlack) -> None:
+    """A cold start must ack fast: the Slack function never loads the model client."""
+    lambda_endpoint = FakeLambdaInvoke()
+    env = {
+        **os.environ,
+        "SLACK_API_URL": fake_slack.api_url,
+        "AWS_ENDPOINT_URL_LAMBDA": lambda_endpoint.endpoint_url,
+    }
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-m", "bench.cold_ack"],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
+        )
+    finally:
+        lambda_endpoint.stop()
+    outcome = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert outcome["status"] == 200, completed.stderr[-3000:]
+    assert outcome["anthropic_imported"] is False
+    assert len(lambda_endpoint.invocations) == 1  # the lazy listener's self-invoke
