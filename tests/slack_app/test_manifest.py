@@ -1,0 +1,54 @@
+"""The Slack manifest creates the app the code expects, in one paste."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+MANIFEST = json.loads((REPO / "slack_app" / "manifest.json").read_text())
+
+# The bot scope each Web API method the code calls needs.
+SCOPE_OF = {
+    "chat_postMessage": "chat:write",
+    "chat_update": "chat:write",
+    "chat_postEphemeral": "chat:write",
+    "conversations_history": "channels:history",
+    "conversations_replies": "channels:history",
+    "usergroups_users_list": "usergroups:read",
+}
+
+
+def web_api_calls() -> set[str]:
+    """Every ``client.<method>(...)`` call in the app's and the agent's code."""
+    calls: set[str] = set()
+    prefixes = ("chat_", "conversations_", "usergroups_", "users_")
+    for path in [*REPO.glob("agent/**/*.py"), *REPO.glob("slack_app/**/*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            is_method_call = isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            if is_method_call and node.func.attr.startswith(prefixes):  # type: ignore[attr-defined]
+                calls.add(node.func.attr)  # type: ignore[attr-defined]
+    return calls
+
+
+def test_every_web_api_method_the_code_calls_has_its_scope() -> None:
+    scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
+    calls = web_api_calls()
+    assert calls <= SCOPE_OF.keys(), f"add scopes for {calls - SCOPE_OF.keys()}"
+    assert {SCOPE_OF[call] for call in calls} <= scopes
+    assert "metadata.message:read" in scopes  # idempotent posts find earlier ones by metadata
+    assert {"commands", "app_mentions:read"} <= scopes
+
+
+def test_command_events_and_interactivity_all_point_at_the_events_route() -> None:
+    (command,) = MANIFEST["features"]["slash_commands"]
+    assert command["command"] == "/agent"
+    urls = {
+        command["url"],
+        MANIFEST["settings"]["event_subscriptions"]["request_url"],
+        MANIFEST["settings"]["interactivity"]["request_url"],
+    }
+    assert len(urls) == 1 and urls.pop().endswith("/slack/events")
+    assert MANIFEST["settings"]["event_subscriptions"]["bot_events"] == ["app_mention"]
+    assert MANIFEST["settings"]["interactivity"]["is_enabled"] is True
