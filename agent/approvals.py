@@ -131,8 +131,8 @@ def open_gate(
         on_timeout=gate.policy.on_timeout,
         offline_model=deps.offline_model,
     )
+    deps.store.link_approval(run.run_id, approval_id)  # first, so the run lists it once it exists
     stored = deps.store.create_approval(record, callback_id=callback_id)
-    deps.store.link_approval(run.run_id, approval_id)
     if stored.channel and deps.slack is not None:
         card = cards.approval_card(stored, status_hint=settings.status_hint(run.run_id))
         ts = post_or_update(

@@ -39,6 +39,8 @@ ENV_BUCKET = "SIGNOFF_BUCKET"
 ENV_SPILL_BYTES = "SIGNOFF_SPILL_BYTES"
 ENV_AWS_REGION = "AWS_REGION"
 ENV_SLASH_COMMAND = "SLASH_COMMAND"
+ENV_AGENT_FUNCTION = "AGENT_FUNCTION"
+ENV_API_TOKEN = "SIGNOFF_API_TOKEN"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,6 +78,8 @@ class Settings:
     spill_bytes: int = 32 * 1024
     aws_region: str = "us-east-1"
     slash_command: str = "/agent"
+    agent_function: str = "signoff-agent:live"
+    api_token: Secret = field(default_factory=lambda: Secret(value=""))
 
     def __post_init__(self) -> None:
         if self.llm_provider not in LLM_PROVIDERS:
@@ -125,6 +129,8 @@ class Settings:
             spill_bytes=_int(env, ENV_SPILL_BYTES, 32 * 1024),
             aws_region=env.get(ENV_AWS_REGION) or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             slash_command=env.get(ENV_SLASH_COMMAND) or "/agent",
+            agent_function=env.get(ENV_AGENT_FUNCTION) or "signoff-agent:live",
+            api_token=Secret(value=env.get(ENV_API_TOKEN, "")),
         )
 
     def status_hint(self, run_id: str) -> str:

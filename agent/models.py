@@ -34,6 +34,7 @@ class RunRequest(BaseModel):
     thread_ts: str | None = Field(default=None, pattern=SLACK_TS)
     source: RunSource
     run_id: str | None = Field(default=None, pattern=RUN_ID)
+    notify: bool = Field(default=True, description="Keep a progress message in the thread")
 
 
 def parse_run_request(event: object) -> RunRequest:

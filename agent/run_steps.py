@@ -53,19 +53,19 @@ def open_run(
     run = deps.store.ensure_run(fresh)
     seen_before = run is not fresh
     thread_ts, progress_ts = run.get("thread_ts"), run.get("progress_ts")
-    if request.channel and deps.slack is not None:
-        if thread_ts is None:
-            opened = cards.run_opened_message(
-                task=request.task, requester=request.requester, run_id=run_id
-            )
-            thread_ts = post_or_update(
-                deps.slack,
-                channel=request.channel,
-                message=opened,
-                key=f"{run_id}-root",
-                maybe_posted=seen_before,
-            )
-            deps.store.update_run(run_id, thread_ts=thread_ts)
+    if request.channel and deps.slack is not None and thread_ts is None:
+        opened = cards.run_opened_message(
+            task=request.task, requester=request.requester, run_id=run_id
+        )
+        thread_ts = post_or_update(
+            deps.slack,
+            channel=request.channel,
+            message=opened,
+            key=f"{run_id}-root",
+            maybe_posted=seen_before,
+        )
+        deps.store.update_run(run_id, thread_ts=thread_ts)
+    if request.channel and deps.slack is not None and request.notify:
         placeholder = cards.Message(text=f"Working on it… ({run_id})", blocks=[])
         progress_ts = post_or_update(
             deps.slack,

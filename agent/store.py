@@ -229,6 +229,46 @@ class Store:
         )
         return [_public(item) for item in response.get("Items", [])]
 
+    def list_runs(
+        self,
+        *,
+        requester: str | None,
+        status: str | None,
+        limit: int,
+        cursor: dict[str, Any] | None,
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """A page of runs (newest first for one requester), and where the next page starts."""
+        kwargs: dict[str, Any] = {"Limit": limit}
+        if cursor:
+            kwargs["ExclusiveStartKey"] = cursor
+        if status:
+            kwargs["FilterExpression"] = "#s = :status"
+            kwargs["ExpressionAttributeNames"] = {"#s": "status"}
+            kwargs["ExpressionAttributeValues"] = {":status": status}
+        if requester:
+            kwargs["ExpressionAttributeValues"] = {
+                **kwargs.get("ExpressionAttributeValues", {}),
+                ":r": requester,
+            }
+            response = self.table.query(
+                IndexName=REQUESTER_INDEX,
+                KeyConditionExpression="gsi_requester = :r",
+                ScanIndexForward=False,
+                **kwargs,
+            )
+        else:
+            runs_only = "sk = :run"
+            kwargs["FilterExpression"] = " AND ".join(
+                filter(None, [runs_only, kwargs.get("FilterExpression")])
+            )
+            kwargs["ExpressionAttributeValues"] = {
+                **kwargs.get("ExpressionAttributeValues", {}),
+                ":run": "RUN",
+            }
+            response = self.table.scan(**kwargs)
+        runs = [_public(item) for item in response.get("Items", [])]
+        return runs, response.get("LastEvaluatedKey")
+
     def pending_approvals(self, limit: int = 100) -> list[ApprovalRecord]:
         """Gates waiting for a decision, oldest first."""
         response = self.table.query(

@@ -1,42 +1,59 @@
-"""A fake Anthropic Messages API on loopback: the real anthropic client talks to it.
+"""A fake Anthropic Messages API on loopback: the real anthropic client talks to it unchanged.
 
 Scripted like pydantic-ai's FunctionModel: a function from the request body to a ``Reply``
-(answered as SSE when the request streams, as JSON otherwise), a ``Fault`` (an API error
-with its status and headers) or ``Disconnect`` (the connection drops with no answer).
+(answered as SSE when the request streams, as JSON otherwise), a ``Fault`` (an API error with
+its status and headers) or ``Disconnect`` (the connection drops with no answer). Real HTTP
+rather than a mock transport, so the SDK's retries, header handling and stream accumulation are
+exercised as in production.
+
+Routes: ``POST /v1/messages`` (first-party) and Bedrock's ``POST /model/{id}/invoke`` and
+``/model/{id}/invoke-with-response-stream`` (binary event stream), for ``AnthropicBedrock``.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
+from types import TracebackType
 from typing import Any
+from urllib.parse import unquote
 
-from tests.fakes._http import LoopbackServer
+from tests.fakes import _claude_wire as wire
+from tests.fakes._http import FakeHandler, LoopbackServer
 
 MODEL = "claude-sonnet-5-5"
+_BEDROCK_PATH = re.compile(r"^/model/(?P<model>[^/]+)/(?P<op>invoke|invoke-with-response-stream)$")
+_ids = itertools.count(1)
 
 
 @dataclass(frozen=True)
 class Reply:
+    """A successful answer. ``usage`` entries override the computed defaults key by key."""
+
     content: list[dict[str, Any]]
     stop_reason: str = "end_turn"
-    usage: dict[str, int] | None = None
+    usage: dict[str, Any] | None = None
+    model: str | None = None  # default: the model the request asked for
+    stop_sequence: str | None = None
 
 
 @dataclass(frozen=True)
 class Fault:
+    """An API error: ``{"type": "error", "error": {...}}`` with this status and headers."""
+
     status: int
     error_type: str
     message: str = "the fake was told to fail"
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] | None = field(default=None)
 
 
 @dataclass(frozen=True)
 class Disconnect:
-    pass
+    """Close the connection without answering: the client sees a connection error."""
 
 
 Answer = Reply | Fault | Disconnect
@@ -44,16 +61,28 @@ Script = Callable[[dict[str, Any]], Answer]
 
 
 def scripted(*answers: Answer) -> Script:
-    """Answer requests with ``answers`` in order."""
+    """A script answering requests with ``answers`` in order; one request too many fails."""
     queue = list(answers)
     lock = threading.Lock()
 
     def script(_: dict[str, Any]) -> Answer:
         with lock:
-            assert queue, "Claude was asked more often than the test scripted"
+            if not queue:
+                raise AssertionError("Claude was asked more often than the test scripted")
             return queue.pop(0)
 
     return script
+
+
+def text(value: str) -> dict[str, Any]:
+    """A text content block."""
+    return {"type": "text", "text": value}
+
+
+def tool_use(name: str, arguments: dict[str, Any], call_id: str | None = None) -> dict[str, Any]:
+    """A tool_use content block (``call_id`` is generated when not given)."""
+    call_id = call_id or f"toolu_fake{next(_ids):04d}"
+    return {"type": "tool_use", "id": call_id, "name": name, "input": arguments}
 
 
 def overloaded(retry_after: str = "1") -> Fault:
@@ -64,150 +93,136 @@ def rate_limited(retry_after: str = "2") -> Fault:
     return Fault(429, "rate_limit_error", "Rate limited", {"retry-after": retry_after})
 
 
+def default_usage(body: dict[str, Any], content: list[dict[str, Any]]) -> dict[str, Any]:
+    """Token counts that grow with the conversation, so cost/size accounting has signal."""
+    return {
+        "input_tokens": len(json.dumps(body)) // 4,
+        "output_tokens": max(1, len(json.dumps(content)) // 4),
+        "cache_read_input_tokens": 0,
+        "cache_creation_input_tokens": 0,
+    }
+
+
 class FakeClaude:
-    """Records every request; answers from the script."""
+    """Records every request (``requests``, ``headers``, ``paths``) and answers from the script.
+
+    An exception raised by the script is answered as a 500 with ``x-should-retry: false`` (so
+    the SDK does not retry it) and re-raised when the fake stops, so a test bug cannot be
+    swallowed by the code under test's error handling.
+    """
 
     def __init__(self, script: Script) -> None:
         self.script = script
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        self.paths: list[str] = []
+        self.script_errors: list[BaseException] = []
         self._lock = threading.Lock()
         self._server = LoopbackServer(_Handler, self)
         self.base_url = self._server.url
 
-    def __enter__(self) -> FakeClaude:
+    def start(self) -> FakeClaude:
         self._server.start()
         return self
 
-    def __exit__(self, *_: object) -> None:
+    def stop(self) -> None:
+        """Stop serving; raise the first script error, if any."""
         self._server.stop()
+        if self.script_errors:
+            raise self.script_errors[0]
 
-    def record(self, body: dict[str, Any], headers: dict[str, str]) -> Answer:
+    def __enter__(self) -> FakeClaude:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None:
+            self.stop()
+        else:
+            self._server.stop()  # the test's own failure is the one to report
+
+    def answer(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> Answer:
+        """Record a request and ask the script what to answer."""
         with self._lock:
             self.requests.append(body)
             self.headers.append(headers)
-        return self.script(body)
+            self.paths.append(path)
+        try:
+            return self.script(body)
+        except Exception as err:  # noqa: BLE001 - the script is test code; report it at stop()
+            with self._lock:
+                self.script_errors.append(err)
+            message = f"the fake's script failed: {err!r}"
+            return Fault(500, "api_error", message, {"x-should-retry": "false"})
 
 
-def message(reply: Reply, body: dict[str, Any]) -> dict[str, Any]:
-    """The complete message object for a reply."""
-    usage = {
-        "input_tokens": len(json.dumps(body)) // 4,
-        "output_tokens": max(1, len(json.dumps(reply.content)) // 4),
-        "cache_read_input_tokens": 0,
-        "cache_creation_input_tokens": 0,
-        **(reply.usage or {}),
-    }
-    return {
-        "id": "msg_fake",
-        "type": "message",
-        "role": "assistant",
-        "model": body.get("model", MODEL),
-        "content": reply.content,
-        "stop_reason": reply.stop_reason,
-        "stop_sequence": None,
-        "usage": usage,
-    }
-
-
-def sse_events(reply: Reply, body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """The event stream the Messages API sends for this reply."""
-    full = message(reply, body)
-    start = {
-        **full,
-        "content": [],
-        "stop_reason": None,
-        "usage": {**full["usage"], "output_tokens": 1},
-    }
-    events: list[tuple[str, dict[str, Any]]] = [
-        ("message_start", {"type": "message_start", "message": start})
-    ]
-    for index, block in enumerate(reply.content):
-        events += _block_events(index, block)
-    events.append(
-        (
-            "message_delta",
-            {
-                "type": "message_delta",
-                "delta": {"stop_reason": reply.stop_reason, "stop_sequence": None},
-                "usage": {"output_tokens": full["usage"]["output_tokens"]},
-            },
-        )
-    )
-    events.append(("message_stop", {"type": "message_stop"}))
-    return events
-
-
-def _block_events(index: int, block: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    if block["type"] == "text":
-        empty: dict[str, Any] = {"type": "text", "text": ""}
-        text = block["text"]
-        deltas = [{"type": "text_delta", "text": part} for part in _halves(text)]
-    elif block["type"] == "tool_use":
-        empty = {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}
-        encoded = json.dumps(block["input"])
-        deltas = [{"type": "input_json_delta", "partial_json": part} for part in _halves(encoded)]
-    else:
-        raise ValueError(f"the fake cannot stream {block['type']!r} blocks")
-    events = [
-        (
-            "content_block_start",
-            {"type": "content_block_start", "index": index, "content_block": empty},
-        )
-    ]
-    events += [
-        ("content_block_delta", {"type": "content_block_delta", "index": index, "delta": d})
-        for d in deltas
-    ]
-    events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
-    return events
-
-
-def _halves(text: str) -> list[str]:
-    middle = len(text) // 2
-    return [part for part in (text[:middle], text[middle:]) if part] or [""]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *_: Any) -> None:
-        return
-
+class _Handler(FakeHandler):
     def do_POST(self) -> None:
-        length = int(self.headers.get("content-length", 0))
-        body = json.loads(self.rfile.read(length) or b"{}")
-        owner: FakeClaude = self.server.owner  # type: ignore[attr-defined]
-        answer = owner.record(body, {k.lower(): v for k, v in self.headers.items()})
+        path = self.path.split("?", 1)[0]
+        bedrock = _BEDROCK_PATH.match(path)
+        if path != "/v1/messages" and bedrock is None:
+            self._fault(Fault(404, "not_found_error", f"no route for POST {path}"))
+            return
+        headers = self.lower_headers()
+        if not (headers.get("x-api-key") or headers.get("authorization")):
+            self._fault(Fault(401, "authentication_error", "x-api-key header is required"))
+            return
+        try:
+            body = json.loads(self.read_body() or b"{}")
+        except json.JSONDecodeError as err:
+            self._fault(Fault(400, "invalid_request_error", f"body is not JSON: {err}"))
+            return
+        owner: FakeClaude = self.owner
+        answer = owner.answer(path, body, headers)
         match answer:
             case Disconnect():
-                self.close_connection = True
-                self.connection.close()
+                self.drop_connection()
             case Fault():
-                error = {
-                    "type": "error",
-                    "error": {"type": answer.error_type, "message": answer.message},
-                }
-                self._send(
-                    answer.status, "application/json", json.dumps(error).encode(), answer.headers
-                )
-            case Reply() if body.get("stream"):
-                stream = "".join(
-                    f"event: {name}\ndata: {json.dumps(data)}\n\n"
-                    for name, data in sse_events(answer, body)
-                )
-                self._send(200, "text/event-stream", stream.encode())
+                self._fault(answer)
             case Reply():
-                self._send(200, "application/json", json.dumps(message(answer, body)).encode())
+                model = unquote(bedrock["model"]) if bedrock else body.get("model", MODEL)
+                message = wire.message_json(
+                    message_id=f"msg_fake{next(_ids):04d}",
+                    model=answer.model or model,
+                    content=answer.content,
+                    stop_reason=answer.stop_reason,
+                    stop_sequence=answer.stop_sequence,
+                    usage={**default_usage(body, answer.content), **(answer.usage or {})},
+                )
+                if bedrock:
+                    streams = bedrock["op"] == "invoke-with-response-stream"
+                else:
+                    streams = body.get("stream") is True
+                if not streams:
+                    self.send_json(200, message, self._request_id())
+                elif bedrock:
+                    self._stream(message, "application/vnd.amazon.eventstream", _bedrock_frame)
+                else:
+                    self._stream(message, "text/event-stream", wire.sse)
 
-    def _send(
-        self, status: int, content_type: str, payload: bytes, headers: dict[str, str] | None = None
+    def _stream(
+        self,
+        message: dict[str, Any],
+        content_type: str,
+        encode: Callable[[str, dict[str, Any]], bytes],
     ) -> None:
-        self.send_response(status)
-        self.send_header("content-type", content_type)
-        self.send_header("content-length", str(len(payload)))
-        self.send_header("request-id", "req_fake")
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
+        self.start_chunked(200, content_type, {"cache-control": "no-cache", **self._request_id()})
+        for name, data in wire.stream_events(message):
+            self.write_chunk(encode(name, data))
+        self.end_chunked()
+
+    def _fault(self, fault: Fault) -> None:
+        headers = {**self._request_id(), **(fault.headers or {})}
+        self.send_json(fault.status, wire.error_json(fault.error_type, fault.message), headers)
+
+    @staticmethod
+    def _request_id() -> dict[str, str]:
+        return {"request-id": f"req_fake{next(_ids):04d}"}
+
+
+def _bedrock_frame(_: str, data: dict[str, Any]) -> bytes:
+    return wire.bedrock_chunk(data)

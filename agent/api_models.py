@@ -1,0 +1,97 @@
+"""Request and response models of the HTTP API: they validate requests and make the OpenAPI."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent.decisions import MAX_FEEDBACK, MAX_TEXT
+from agent.models import SLACK_ID, ApprovalKind, ApprovalState
+
+RunStatus = Literal[
+    "running", "waiting_for_approval", "succeeded", "failed", "stopped", "timed_out"
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class StartRun(_Strict):
+    task: str = Field(min_length=1, max_length=8000)
+    channel: str | None = Field(
+        default=None, pattern=SLACK_ID, description="Slack channel for cards"
+    )
+    requester: str | None = Field(default=None, min_length=1, max_length=256)
+    idempotency_key: str | None = Field(
+        default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$"
+    )
+    notify: bool = Field(default=True, description="Keep a progress message in the Slack thread")
+
+
+class RunAccepted(BaseModel):
+    run_id: str
+    status: RunStatus
+
+
+class DecisionBody(_Strict):
+    decision: Literal["approve", "edit", "revise", "reject"]
+    by: str = Field(min_length=1, max_length=256, description="Who decides (a Slack user id)")
+    text: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT)
+    arguments: dict[str, Any] | None = None
+    feedback: str | None = Field(default=None, min_length=1, max_length=MAX_FEEDBACK)
+    reason: str | None = Field(default=None, min_length=1, max_length=MAX_FEEDBACK)
+
+
+class CancelBody(_Strict):
+    by: str = Field(min_length=1, max_length=256)
+
+
+class DecisionAccepted(BaseModel):
+    approval_id: str
+    state: ApprovalState
+
+
+class ApprovalView(BaseModel):
+    approval_id: str
+    kind: ApprovalKind
+    title: str
+    state: ApprovalState
+    round: int
+    tool_name: str | None = None
+    arguments: dict[str, Any] | None = None
+    draft: str | None = None
+    expires_at: str
+
+
+class RunView(BaseModel):
+    run_id: str
+    status: RunStatus
+    task: str
+    requester: str
+    channel: str | None = None
+    created_at: str | None = None
+    finished_at: str | None = None
+    note: str | None = None
+    pending_approvals: list[ApprovalView] = []
+    decisions: list[dict[str, Any]] = []
+    usage: dict[str, int] | None = None
+    result: str | None = None
+
+
+class RunSummary(BaseModel):
+    run_id: str
+    status: str
+    task: str
+    requester: str
+    created_at: str | None = None
+
+
+class RunPage(BaseModel):
+    runs: list[RunSummary]
+    cursor: str | None = None
+
+
+class ErrorBody(BaseModel):
+    error: str

@@ -1,0 +1,81 @@
+"""The HTTP API's Lambda handler in front of the same local stack the Slack tests use."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import boto3
+import pytest
+from slack_sdk import WebClient
+
+from agent.api import build_api, serve
+from agent.config import Secret
+from agent.runs import ControlPlane
+from agent.store import Store
+from tests.slack_app.conftest import AGENT_FUNCTION, SlackStack, StackFactory, make_stack
+
+__all__ = ["make_stack"]
+TOKEN = "test-api-token"
+
+
+@dataclass
+class ApiClient:
+    """Calls the API handler with API Gateway v2 events."""
+
+    resolver: Any
+    stack: SlackStack
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = TOKEN,
+        raw: str | None = None,
+        query: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
+        headers = {"content-type": "application/json"}
+        if token is not None:
+            headers["authorization"] = f"Bearer {token}"
+        event = {
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": path,
+            "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
+            "queryStringParameters": query,
+            "headers": headers,
+            "body": raw if raw is not None else (json.dumps(body) if body is not None else None),
+            "isBase64Encoded": False,
+            "requestContext": {
+                "http": {"method": method, "path": path, "sourceIp": "127.0.0.1"},
+                "stage": "$default",
+            },
+        }
+        response = serve(self.resolver, event, None)
+        return response["statusCode"], json.loads(response["body"]) if response.get(
+            "body"
+        ) else None
+
+
+ApiFactory = Callable[..., ApiClient]
+
+
+@pytest.fixture
+def make_api(make_stack: StackFactory) -> ApiFactory:
+    def make(script: Callable[[dict[str, Any]], Any], **overrides: Any) -> ApiClient:
+        stack = make_stack(script, **overrides)
+        settings = replace(stack.agent.deps.settings, api_token=Secret(value=TOKEN))
+        control = ControlPlane(
+            store=Store(boto3.resource("dynamodb").Table(settings.table_name)),
+            lambda_client=boto3.client("lambda"),
+            agent_function=f"{AGENT_FUNCTION}:live",
+            slack=WebClient(token="xoxb-test", base_url=stack.slack.api_url),
+            approvers=settings.approvers,
+        )
+        return ApiClient(resolver=build_api(settings, control), stack=stack)
+
+    return make

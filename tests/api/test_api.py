@@ -1,0 +1,162 @@
+"""The HTTP API: start runs idempotently, read them, decide exactly once, refuse bad input."""
+
+from __future__ import annotations
+
+from agent.approvals import approval_id_for
+from tests.api.conftest import ApiClient, ApiFactory
+from tests.scenarios.claude_scripts import by_turn, draft
+from tests.scenarios.harness import APPROVER, REQUESTER
+from tests.slack_app.conftest import wait_for
+
+CHANNEL = "CGENERAL"
+
+
+def waiting_card(api: ApiClient, run_id: str, gate: str = "review-0") -> str:
+    store = api.stack.agent.deps.store
+    run = wait_for(lambda: (r := store.get_run(run_id)) and r.get("execution_arn") and r, "run")
+    posted = run.get("channel") is not None
+    return api.stack.agent.approval(run["execution_arn"], gate, posted=posted).approval_id
+
+
+def test_start_decide_and_read_a_run_without_slack(make_api: ApiFactory) -> None:
+    api = make_api(by_turn(draft("The answer.")))
+    status, accepted = api.call("POST", "/runs", {"task": "answer", "requester": REQUESTER})
+    assert status == 202 and accepted["status"] == "running"
+    run_id = accepted["run_id"]
+    approval_id = waiting_card(api, run_id)
+
+    status, view = api.call("GET", f"/runs/{run_id}")
+    assert status == 200 and view["status"] == "waiting_for_approval"
+    assert view["pending_approvals"][0]["approval_id"] == approval_id
+    assert view["pending_approvals"][0]["draft"] == "The answer."
+
+    status, decided = api.call(
+        "POST", f"/approvals/{approval_id}/decision", {"decision": "approve", "by": APPROVER}
+    )
+    assert status == 200 and decided["state"] == "decided"
+    status, again = api.call(
+        "POST", f"/approvals/{approval_id}/decision", {"decision": "approve", "by": APPROVER}
+    )
+    assert status == 409 and "already decided" in again["error"]
+
+    run = api.stack.agent.deps.store.get_run(run_id)
+    assert api.stack.output(run)["status"] == "delivered"  # type: ignore[arg-type]
+    status, view = api.call("GET", f"/runs/{run_id}")
+    assert view["status"] == "succeeded" and view["result"] == "The answer."
+    assert [d["decision"] for d in view["decisions"]] == ["approve"]
+    assert view["usage"]["output_tokens"] > 0
+
+
+def test_the_same_idempotency_key_returns_the_same_run(make_api: ApiFactory) -> None:
+    api = make_api(by_turn(draft("x")))
+    first = api.call("POST", "/runs", {"task": "t", "idempotency_key": "job-42"})
+    second = api.call("POST", "/runs", {"task": "t", "idempotency_key": "job-42"})
+    assert first[0] == second[0] == 202 and first[1]["run_id"] == second[1]["run_id"]
+    waiting_card(api, first[1]["run_id"])
+    conflict = api.call("POST", "/runs", {"task": "something else", "idempotency_key": "job-42"})
+    assert conflict[0] == 409 and "job-42" in conflict[1]["error"]
+    assert len(api.stack.agent.runner._executor.list_executions().durable_executions) == 1
+
+
+def test_a_decision_through_the_api_locks_the_slack_card(make_api: ApiFactory) -> None:
+    api = make_api(by_turn(draft("Posted answer.")))
+    _, accepted = api.call(
+        "POST", "/runs", {"task": "t", "channel": CHANNEL, "requester": REQUESTER}
+    )
+    approval_id = waiting_card(api, accepted["run_id"])
+    record = api.stack.agent.deps.store.get_approval(approval_id)
+    assert record is not None and record.message_ts
+    status, _ = api.call(
+        "POST",
+        f"/approvals/{approval_id}/decision",
+        {"decision": "reject", "by": APPROVER, "reason": "not now"},
+    )
+    assert status == 200
+    card = next(
+        m
+        for m in api.stack.slack.thread(CHANNEL, record.thread_ts or "")
+        if m["ts"] == record.message_ts
+    )
+    assert "Rejected by" in str(card["blocks"]) and "actions" not in str(card["blocks"])
+
+
+def test_authorisation_matches_slack(make_api: ApiFactory) -> None:
+    api = make_api(by_turn(draft("x")))
+    _, accepted = api.call("POST", "/runs", {"task": "t", "requester": REQUESTER})
+    approval_id = waiting_card(api, accepted["run_id"])
+    assert (
+        api.call(
+            "POST", f"/approvals/{approval_id}/decision", {"decision": "approve", "by": REQUESTER}
+        )[0]
+        == 403
+    )
+    assert (
+        api.call(
+            "POST", f"/approvals/{approval_id}/decision", {"decision": "approve", "by": "UOTHER"}
+        )[0]
+        == 403
+    )
+    assert (
+        api.call("POST", "/approvals/ap_nope/decision", {"decision": "approve", "by": APPROVER})[0]
+        == 404
+    )
+
+
+def test_bad_input_gets_a_4xx_naming_the_problem(make_api: ApiFactory) -> None:
+    api = make_api(by_turn())
+    cases = [
+        ({"raw": "{not json"}, 422, "JSON"),
+        ({"body": {"task": 5}}, 422, "task"),
+        ({"body": {"task": "t", "surprise": 1}}, 422, "surprise"),
+        ({"body": {"task": "t", "channel": "not a channel"}}, 422, "channel"),
+        ({"raw": "{" + '"task": "' + "x" * 70_000 + '"}'}, 413, "bytes"),
+        ({"body": {"task": "t"}, "token": "wrong"}, 401, "token"),
+        ({"body": {"task": "t"}, "token": None}, 401, "token"),
+    ]
+    for kwargs, expected, named in cases:
+        status, body = api.call("POST", "/runs", **kwargs)  # type: ignore[arg-type]
+        assert status == expected and named in body["error"], (kwargs.keys(), status, body)
+    assert api.call("GET", "/runs/run-unknown")[0] == 404
+    assert api.call("GET", "/runs", query={"cursor": "garbage!"})[0] == 400
+    assert api.call("GET", "/runs", query={"limit": "0"})[0] == 422
+    decision = api.call("POST", "/approvals/x/decision", {"decision": "reject", "by": APPROVER})
+    assert decision[0] == 422 and "reason" in decision[1]["error"]
+
+
+def test_runs_are_listed_by_requester_page_by_page(make_api: ApiFactory) -> None:
+    api = make_api(by_turn(draft("x"), draft("x"), draft("x")))
+    run_ids = [
+        api.call("POST", "/runs", {"task": f"t{i}", "requester": "ULISTER"})[1]["run_id"]
+        for i in range(3)
+    ]
+    for run_id in run_ids:
+        waiting_card(api, run_id)
+    status, page = api.call("GET", "/runs", query={"requester": "ULISTER", "limit": "2"})
+    assert status == 200 and len(page["runs"]) == 2 and page["cursor"]
+    _, rest = api.call(
+        "GET", "/runs", query={"requester": "ULISTER", "limit": "2", "cursor": page["cursor"]}
+    )
+    assert {r["run_id"] for r in page["runs"] + rest["runs"]} == set(run_ids)
+
+
+def test_cancel_through_the_api(make_api: ApiFactory) -> None:
+    api = make_api(by_turn(draft("x")))
+    _, accepted = api.call("POST", "/runs", {"task": "t", "requester": REQUESTER})
+    waiting_card(api, accepted["run_id"])
+    status, body = api.call("POST", f"/runs/{accepted['run_id']}/cancel", {"by": REQUESTER})
+    assert status == 200 and "cancelled" in body["message"]
+    assert api.call("GET", f"/runs/{accepted['run_id']}")[1]["status"] == "stopped"
+
+
+def test_openapi_document_describes_every_route(make_api: ApiFactory) -> None:
+    api = make_api(by_turn())
+    status, document = api.call("GET", "/openapi.json", token=None)
+    assert status == 200 and document["openapi"].startswith("3.1")
+    assert {
+        "/runs",
+        "/runs/{run_id}",
+        "/approvals/{approval_id}/decision",
+        "/runs/{run_id}/cancel",
+    } <= set(document["paths"])
+    assert "StartRun" in document["components"]["schemas"]
+    assert approval_id_for  # the ids the API takes are the ones the agent makes

@@ -1,0 +1,332 @@
+"""The state behind the fake Slack Web API, and its methods, with no HTTP in sight.
+
+Each method takes the request's arguments (already decoded: ``blocks``/``metadata``/``view`` are
+lists and dicts whatever the encoding) and returns the response fields after ``"ok": true``, or
+raises ``SlackError`` with the error code Slack would answer. The rules kept are the ones code
+relies on: replies stay out of channel history, ``chat.update`` keeps or drops blocks the way
+Slack documents, metadata comes back only when asked for, and timestamps only increase.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+BOT_USER = "UBOT"
+BOT_ID = "BBOT"
+TEAM_ID = "T1"
+NOT_IN_CHANNEL = "C_NOT_IN"  # a channel the bot was never invited to
+_FIRST_TS = Decimal("1700000000.000100")
+_TS_STEP = Decimal("0.000100")
+
+Message = dict[str, Any]
+Args = dict[str, Any]
+
+
+class SlackError(Exception):
+    """A method's ``{"ok": false, "error": code}`` answer (HTTP 200, as Slack sends it)."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def truthy(value: Any) -> bool:
+    """Slack booleans arrive as True, "true" or "1" (slack_sdk turns bools into "0"/"1")."""
+    return str(value).lower() in ("1", "true")
+
+
+def _required(args: Args, name: str) -> Any:
+    if not args.get(name):
+        raise SlackError("invalid_arguments" if name != "channel" else "channel_not_found")
+    return args[name]
+
+
+@dataclass
+class Workspace:
+    """Channels (messages oldest first), ephemerals, open views, users and user groups."""
+
+    channels: dict[str, list[Message]] = field(default_factory=dict)
+    ephemerals: list[dict[str, Any]] = field(default_factory=list)
+    views: list[dict[str, Any]] = field(default_factory=list)
+    usergroups: dict[str, list[str]] = field(default_factory=dict)
+    users: dict[str, str | dict[str, Any]] = field(default_factory=dict)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def __post_init__(self) -> None:
+        self._last_ts = _FIRST_TS - _TS_STEP
+        self._view_ids = itertools.count(1)
+
+    # Timestamps and storage ------------------------------------------------------------
+    def next_ts(self) -> str:
+        """A fresh ts, later than every ts seen so far (Slack's ts are unique per channel)."""
+        with self.lock:
+            self._last_ts += _TS_STEP
+            return f"{self._last_ts:.6f}"
+
+    def store(self, channel: str, message: Message) -> Message:
+        """Insert in ts order, so seeded messages with explicit ts land where they belong."""
+        with self.lock:
+            ts = Decimal(message["ts"])
+            self._last_ts = max(self._last_ts, ts)
+            messages = self.channels.setdefault(channel, [])
+            position = sum(1 for m in messages if Decimal(m["ts"]) <= ts)
+            messages.insert(position, message)
+            return message
+
+    def find(self, channel: str, ts: str) -> Message | None:
+        with self.lock:
+            return next((m for m in self.channels.get(channel, []) if m["ts"] == ts), None)
+
+    def top_level(self, channel: str) -> list[Message]:
+        """What the channel shows: roots and plain messages, not thread replies."""
+        with self.lock:
+            return [
+                m for m in self.channels.get(channel, []) if m.get("thread_ts") in (None, m["ts"])
+            ]
+
+    def thread(self, channel: str, thread_ts: str) -> list[Message]:
+        """A thread, root first (the root may be absent if it was never seen by the fake)."""
+        with self.lock:
+            return [
+                m
+                for m in self.channels.get(channel, [])
+                if m["ts"] == thread_ts or m.get("thread_ts") == thread_ts
+            ]
+
+    def public(self, channel: str, message: Message, *, metadata: bool) -> Message:
+        """A message as the read APIs return it: thread counters on roots, metadata on request."""
+        shown = copy.deepcopy(message)
+        if not metadata:
+            shown.pop("metadata", None)
+        replies = [m for m in self.thread(channel, message["ts"]) if m["ts"] != message["ts"]]
+        if replies:
+            shown["thread_ts"] = message["ts"]
+            shown["reply_count"] = len(replies)
+            shown["reply_users"] = sorted({m.get("user", "") for m in replies})
+            shown["latest_reply"] = replies[-1]["ts"]
+        return shown
+
+    def new_view_id(self) -> str:
+        return f"VFAKE{next(self._view_ids):04d}"
+
+    # Methods ---------------------------------------------------------------------------
+    def call(self, method: str, args: Args) -> dict[str, Any]:
+        handler = METHODS.get(method)
+        if handler is None:
+            raise SlackError("unknown_method")
+        with self.lock:
+            return handler(self, args)
+
+
+def _bot_message(args: Args, ts: str) -> Message:
+    message: Message = {
+        "type": "message",
+        "user": BOT_USER,
+        "bot_id": BOT_ID,
+        "team": TEAM_ID,
+        "text": args.get("text") or "",
+        "ts": ts,
+        "blocks": args.get("blocks") or [],
+    }
+    if args.get("thread_ts"):
+        message["thread_ts"] = str(args["thread_ts"])
+    if args.get("metadata"):
+        message["metadata"] = _metadata(args["metadata"])
+    return message
+
+
+def _metadata(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict) or "event_type" not in value or "event_payload" not in value:
+        raise SlackError("invalid_metadata_format")
+    return value
+
+
+def _member_channel(args: Args) -> str:
+    """The channel argument, for a bot that is a member of every channel but one."""
+    channel = str(_required(args, "channel"))
+    if channel == NOT_IN_CHANNEL:
+        raise SlackError("not_in_channel")
+    return channel
+
+
+def _auth_test(_: Workspace, __: Args) -> dict[str, Any]:
+    return {
+        "url": "https://fake.slack.test/",
+        "team": "Fake",
+        "user": "signoff",
+        "team_id": TEAM_ID,
+        "user_id": BOT_USER,
+        "bot_id": BOT_ID,
+        "is_enterprise_install": False,
+    }
+
+
+def _chat_post_message(ws: Workspace, args: Args) -> dict[str, Any]:
+    channel = _member_channel(args)
+    if not (args.get("text") or args.get("blocks") or args.get("attachments")):
+        raise SlackError("no_text")
+    message = ws.store(channel, _bot_message(args, ws.next_ts()))
+    return {"channel": channel, "ts": message["ts"], "message": copy.deepcopy(message)}
+
+
+def _chat_update(ws: Workspace, args: Args) -> dict[str, Any]:
+    channel = _member_channel(args)
+    message = ws.find(channel, str(_required(args, "ts")))
+    if message is None:
+        raise SlackError("message_not_found")
+    if message.get("user") != BOT_USER:
+        raise SlackError("cant_update_message")
+    if "blocks" in args:
+        message["blocks"] = args["blocks"] or []
+    elif "text" in args:
+        message["blocks"] = []  # Slack drops old blocks when only text is sent
+        message["edited"] = {"user": BOT_USER, "ts": ws.next_ts()}
+    if "text" in args:
+        message["text"] = args["text"] or ""
+    if args.get("metadata"):
+        message["metadata"] = _metadata(args["metadata"])
+    return {
+        "channel": channel,
+        "ts": message["ts"],
+        "text": message["text"],
+        "message": copy.deepcopy(message),
+    }
+
+
+def _chat_post_ephemeral(ws: Workspace, args: Args) -> dict[str, Any]:
+    channel = _member_channel(args)
+    ephemeral = {
+        "channel": channel,
+        "user": str(_required(args, "user")),
+        "text": args.get("text") or "",
+        "blocks": args.get("blocks") or [],
+        "thread_ts": args.get("thread_ts"),
+        "message_ts": ws.next_ts(),
+    }
+    ws.ephemerals.append(ephemeral)
+    return {"message_ts": ephemeral["message_ts"]}
+
+
+def _page(messages: list[Message], args: Args) -> tuple[list[Message], dict[str, Any]]:
+    """Slack's cursor pagination: ``limit`` per page, an opaque ``next_cursor`` while more."""
+    start = int(args.get("cursor") or 0)
+    limit = int(args.get("limit") or 100)
+    page = messages[start : start + limit]
+    more = start + limit < len(messages)
+    return page, {
+        "has_more": more,
+        "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+    }
+
+
+def _conversations_history(ws: Workspace, args: Args) -> dict[str, Any]:
+    channel = _member_channel(args)
+    inclusive = truthy(args.get("inclusive", False))
+    oldest, latest = Decimal(str(args.get("oldest") or 0)), args.get("latest")
+
+    def in_window(message: Message) -> bool:
+        ts = Decimal(message["ts"])
+        after = ts >= oldest if inclusive else ts > oldest
+        before = latest is None or (
+            ts <= Decimal(str(latest)) if inclusive else ts < Decimal(str(latest))
+        )
+        return after and before
+
+    newest_first = [m for m in reversed(ws.top_level(channel)) if in_window(m)]
+    page, paging = _page(newest_first, args)
+    metadata = truthy(args.get("include_all_metadata", False))
+    return {"messages": [ws.public(channel, m, metadata=metadata) for m in page], **paging}
+
+
+def _conversations_replies(ws: Workspace, args: Args) -> dict[str, Any]:
+    channel = _member_channel(args)
+    ts = str(_required(args, "ts"))
+    asked = ws.find(channel, ts)
+    root_ts = str(asked.get("thread_ts", ts)) if asked else ts  # a reply's ts finds its thread
+    thread = ws.thread(channel, root_ts)
+    if not thread:
+        raise SlackError("thread_not_found")
+    page, paging = _page(thread, args)
+    metadata = truthy(args.get("include_all_metadata", False))
+    return {"messages": [ws.public(channel, m, metadata=metadata) for m in page], **paging}
+
+
+def _views_open(ws: Workspace, args: Args) -> dict[str, Any]:
+    _required(args, "trigger_id")
+    view_id = ws.new_view_id()
+    view = {
+        **args["view"],
+        "id": view_id,
+        "team_id": TEAM_ID,
+        "state": {"values": {}},
+        "hash": f"{view_id}.1",
+        "root_view_id": view_id,
+        "previous_view_id": None,
+        "bot_id": BOT_ID,
+        "trigger_id": args["trigger_id"],
+    }
+    ws.views.append(view)
+    return {"view": copy.deepcopy(view)}
+
+
+def _views_update(ws: Workspace, args: Args) -> dict[str, Any]:
+    view_id, external_id = args.get("view_id"), args.get("external_id")
+    if not (view_id or external_id):
+        raise SlackError("invalid_arguments")
+    for index, view in enumerate(ws.views):
+        if (view_id and view["id"] == view_id) or (
+            external_id and view.get("external_id") == external_id
+        ):
+            if args.get("hash") and args["hash"] != view["hash"]:
+                raise SlackError("hash_conflict")
+            version = int(view["hash"].rsplit(".", 1)[1]) + 1
+            keep = {k: view[k] for k in ("id", "team_id", "state", "root_view_id", "bot_id")}
+            ws.views[index] = {**args["view"], **keep, "hash": f"{view['id']}.{version}"}
+            return {"view": copy.deepcopy(ws.views[index])}
+    raise SlackError("not_found")
+
+
+def _usergroups_users_list(ws: Workspace, args: Args) -> dict[str, Any]:
+    group = str(_required(args, "usergroup"))
+    if group not in ws.usergroups:
+        raise SlackError("no_such_subteam")
+    return {"users": list(ws.usergroups[group])}
+
+
+def _users_info(ws: Workspace, args: Args) -> dict[str, Any]:
+    user_id = str(_required(args, "user"))
+    known = ws.users.get(user_id, user_id)
+    fields: dict[str, Any] = {"name": known} if isinstance(known, str) else dict(known)
+    name = str(fields.get("name", user_id))
+    user = {
+        "id": user_id,
+        "team_id": TEAM_ID,
+        "name": name,
+        "real_name": fields.get("real_name", name),
+        "deleted": False,
+        "is_bot": False,
+        "profile": {"display_name": name, "real_name": fields.get("real_name", name)},
+        **fields,
+    }
+    return {"user": user}
+
+
+METHODS: dict[str, Callable[[Workspace, Args], dict[str, Any]]] = {
+    "auth.test": _auth_test,
+    "chat.postMessage": _chat_post_message,
+    "chat.update": _chat_update,
+    "chat.postEphemeral": _chat_post_ephemeral,
+    "conversations.history": _conversations_history,
+    "conversations.replies": _conversations_replies,
+    "views.open": _views_open,
+    "views.push": _views_open,
+    "views.update": _views_update,
+    "usergroups.users.list": _usergroups_users_list,
+    "users.info": _users_info,
+}
