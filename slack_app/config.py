@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from agent.config import (
+    ENV_AGENT_FUNCTION,
     ENV_APPROVERS,
     ENV_AWS_REGION,
     ENV_SLACK_API_URL,
@@ -19,7 +20,6 @@ from agent.config import (
 from agent.errors import ConfigError
 
 ENV_SLACK_SIGNING_SECRET = "SLACK_SIGNING_SECRET"
-ENV_AGENT_FUNCTION = "AGENT_FUNCTION"
 
 
 @dataclass(frozen=True, kw_only=True)
