@@ -1,0 +1,128 @@
+"""A local API Gateway front: each HTTP request becomes an HTTP API (payload 2.0) event.
+
+The Lambda handlers that run in AWS answer unchanged; this is the translation API Gateway
+does, in both directions, as a WSGI app (so any WSGI server, or a test client, can host it).
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qsl
+
+LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+
+REASONS = {
+    200: "OK",
+    201: "Created",
+    202: "Accepted",
+    204: "No Content",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Payload Too Large",
+    422: "Unprocessable Entity",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+}
+
+
+def http_api_event(
+    method: str, path: str, query: str, headers: dict[str, str], body: bytes, source_ip: str
+) -> dict[str, Any]:
+    """The event API Gateway's HTTP API sends a Lambda for this request."""
+    try:
+        text, encoded = body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        text, encoded = base64.b64encode(body).decode(), True
+    params = dict(parse_qsl(query, keep_blank_values=True))
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": {name.lower(): value for name, value in headers.items()},
+        "queryStringParameters": params or None,
+        "requestContext": {
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": source_ip},
+            "requestId": str(uuid.uuid4()),
+            "routeKey": "$default",
+            "stage": "$default",
+            "timeEpoch": int(time.time() * 1000),
+        },
+        "body": text or None,
+        "isBase64Encoded": encoded,
+    }
+
+
+class ApiGateway:
+    """Routes requests by path prefix to Lambda handlers; a WSGI application."""
+
+    def __init__(self, routes: list[tuple[str, LambdaHandler]], context_for: Callable[[str], Any]):
+        self.routes = routes
+        self.context_for = context_for
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO") or "/"
+        target = next((h for prefix, h in self.routes if path.startswith(prefix)), None)
+        if target is None:
+            return _answer(
+                start_response,
+                404,
+                {"content-type": "application/json"},
+                b'{"message":"Not Found"}',
+            )
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if length > MAX_BODY_BYTES:
+            return _answer(
+                start_response,
+                413,
+                {"content-type": "application/json"},
+                b'{"message":"Request Entity Too Large"}',
+            )
+        body = environ["wsgi.input"].read(length) if length else b""
+        headers = {
+            key[5:].replace("_", "-"): value
+            for key, value in environ.items()
+            if key.startswith("HTTP_")
+        }
+        if environ.get("CONTENT_TYPE"):
+            headers["content-type"] = environ["CONTENT_TYPE"]
+        event = http_api_event(
+            environ["REQUEST_METHOD"],
+            path,
+            environ.get("QUERY_STRING", ""),
+            headers,
+            body,
+            environ.get("REMOTE_ADDR", "127.0.0.1"),
+        )
+        response = target(event, self.context_for(path))
+        payload = response.get("body") or ""
+        data = (
+            base64.b64decode(payload) if response.get("isBase64Encoded") else str(payload).encode()
+        )
+        return _answer(
+            start_response,
+            int(response.get("statusCode", 200)),
+            response.get("headers") or {},
+            data,
+        )
+
+
+def _answer(
+    start_response: StartResponse, status: int, headers: dict[str, str], body: bytes
+) -> list[bytes]:
+    header_list = [
+        (name, str(value)) for name, value in headers.items() if name.lower() != "content-length"
+    ]
+    header_list.append(("Content-Length", str(len(body))))
+    start_response(f"{status} {REASONS.get(status, 'Status')}", header_list)
+    return [body]
