@@ -159,8 +159,11 @@ class ControlPlane:
             case "decided":
                 return Closed(f"already decided by {_decider_name(record)}")
             case "claimed":
-                by = self.store.claimed_by(record.approval_id) or "someone else"
-                return Closed(f"already being decided by {by}")
+                claim = self.store.claim_of(record.approval_id)
+                # A claim past its lease was left by a decider that died before resuming the
+                # run: it can be retaken, so the gate counts as open.
+                if claim is not None and claim[1] >= time.time() - self.lease_seconds:
+                    return Closed(f"already being decided by {claim[0]}")
             case "expired":
                 return Closed("this approval expired")
             case "superseded":

@@ -205,10 +205,12 @@ class Store:
             if not is_conditional_failure(err):
                 raise
 
-    def claimed_by(self, approval_id: str) -> str | None:
-        """Who holds the claim on a gate being decided right now."""
+    def claim_of(self, approval_id: str) -> tuple[str, int] | None:
+        """Who holds the claim on a gate being decided, and since when (epoch seconds)."""
         item = self.table.get_item(Key=approval_key(approval_id), ConsistentRead=True).get("Item")
-        return str(item["claimed_by"]) if item and "claimed_by" in item else None
+        if not item or "claimed_by" not in item:
+            return None
+        return str(item["claimed_by"]), int(item.get("claimed_at", 0))
 
     def link_approval(self, run_id: str, approval_id: str) -> None:
         """Remember a run's gates (cancelling a run closes its open cards)."""

@@ -184,25 +184,28 @@ class _Handler(FakeHandler):
             case Fault():
                 self._fault(answer)
             case Reply():
-                model = unquote(bedrock["model"]) if bedrock else body.get("model", MODEL)
-                message = wire.message_json(
-                    message_id=f"msg_fake{next(_ids):04d}",
-                    model=answer.model or model,
-                    content=answer.content,
-                    stop_reason=answer.stop_reason,
-                    stop_sequence=answer.stop_sequence,
-                    usage={**default_usage(body, answer.content), **(answer.usage or {})},
-                )
-                if bedrock:
-                    streams = bedrock["op"] == "invoke-with-response-stream"
-                else:
-                    streams = body.get("stream") is True
-                if not streams:
-                    self.send_json(200, message, self._request_id())
-                elif bedrock:
-                    self._stream(message, "application/vnd.amazon.eventstream", _bedrock_frame)
-                else:
-                    self._stream(message, "text/event-stream", wire.sse)
+                self._reply(answer, body, bedrock)
+
+    def _reply(self, reply: Reply, body: dict[str, Any], bedrock: re.Match[str] | None) -> None:
+        """Answer as the route does: JSON, SSE (``"stream": true``) or Bedrock's event stream."""
+        model = unquote(bedrock["model"]) if bedrock else body.get("model", MODEL)
+        message = wire.message_json(
+            message_id=f"msg_fake{next(_ids):04d}",
+            model=reply.model or model,
+            content=reply.content,
+            stop_reason=reply.stop_reason,
+            stop_sequence=reply.stop_sequence,
+            usage={**default_usage(body, reply.content), **(reply.usage or {})},
+        )
+        if bedrock is not None:
+            if bedrock["op"] == "invoke-with-response-stream":
+                self._stream(message, "application/vnd.amazon.eventstream", _bedrock_frame)
+            else:
+                self.send_json(200, message, self._request_id())
+        elif body.get("stream") is True:
+            self._stream(message, "text/event-stream", wire.sse)
+        else:
+            self.send_json(200, message, self._request_id())
 
     def _stream(
         self,

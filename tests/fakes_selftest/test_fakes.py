@@ -11,6 +11,7 @@ from typing import Any
 
 import anthropic
 import pytest
+from anthropic.types import MessageParam
 from botocore.exceptions import ClientError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -22,7 +23,7 @@ from tests.fakes.claude import Disconnect, Fault, Reply, overloaded, scripted, t
 from tests.fakes.slack import FakeSlack
 
 MODEL = "claude-opus-4-8"
-HELLO = [{"role": "user", "content": "What is the weather in Paris?"}]
+HELLO: list[MessageParam] = [{"role": "user", "content": "What is the weather in Paris?"}]
 
 
 def claude(base_url: str, **options: Any) -> anthropic.Anthropic:

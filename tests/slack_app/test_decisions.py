@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -182,4 +183,38 @@ def test_unknown_approval_ids_never_resume_anything(make_stack: StackFactory) ->
     )
     assert stack.send(forged)["statusCode"] == 200
     assert "does not exist" in stack.ephemerals_to(APPROVER)[-1]
+    assert stack.record(run, "review-0").state == "pending"  # type: ignore[union-attr]
+
+
+def test_a_claim_left_by_a_crash_is_retaken_after_its_lease(make_stack: StackFactory) -> None:
+    stack = make_stack(by_turn(draft("Draft.")))
+    run = started(stack)
+    card = stack.card(run, "review-0")
+    store = stack.agent.deps.store
+    now = int(time.time())
+    assert store.claim_approval(
+        card.approval_id, owner="live", decider_name="Bea", now=now, lease_seconds=30
+    )
+    click(stack, ACTION_APPROVE, card)
+    assert "already being decided by Bea" in stack.ephemerals_to(APPROVER)[-1]
+
+    store.release_claim(card.approval_id, owner="live")
+    crashed = now - 120  # a decider that claimed, then died before sending the callback
+    assert store.claim_approval(
+        card.approval_id, owner="dead", decider_name="Bea", now=crashed, lease_seconds=30
+    )
+    click(stack, ACTION_APPROVE, card)
+    assert stack.output(run)["status"] == "delivered"
+
+
+def test_oversize_modal_input_is_refused_in_the_modal(make_stack: StackFactory) -> None:
+    stack = make_stack(by_turn(draft("Draft.")))
+    run = started(stack)
+    card = stack.card(run, "review-0")
+    errors = body_json(
+        stack.send(view_submission(REJECT_VIEW, card.approval_id, "x" * 5000, user=APPROVER))
+    )
+    assert (
+        errors["response_action"] == "errors" and "under 3000" in errors["errors"]["signoff_field"]
+    )
     assert stack.record(run, "review-0").state == "pending"  # type: ignore[union-attr]
