@@ -15,6 +15,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import os
 import uuid
 from datetime import UTC, datetime
 from functools import cache
@@ -44,6 +45,7 @@ from agent.config import Settings
 from agent.decisions import DECISION_ADAPTER, Decision
 from agent.models import RunRequest, describe_validation_error
 from agent.runs import Closed, ControlPlane, Decided, Refused, RunConflict, RunNotFound
+from agent.secrets import with_secrets
 
 MAX_BODY_BYTES = 64 * 1024
 EXECUTION_STATUS: dict[str, RunStatus] = {
@@ -279,7 +281,7 @@ def _api() -> APIGatewayHttpResolver:
     from agent.deps import build_slack_client
     from agent.store import Store
 
-    settings = Settings.from_env()
+    settings = Settings.from_env(with_secrets(os.environ))
     session = boto3.session.Session(region_name=settings.aws_region)
     control = ControlPlane(
         store=Store(session.resource("dynamodb").Table(settings.table_name)),

@@ -11,6 +11,7 @@ Branches depend only on step and callback results, so every replay takes the sam
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from functools import cache
 from typing import Any, assert_never
@@ -33,6 +34,7 @@ from agent.loop import CallTools, ContinueTurn, EndRun, ReviewDraft, RunState, n
 from agent.models import RunInfo, parse_run_request
 from agent.prompts import prompts_version
 from agent.run_steps import deliver, finish, model_turn, open_run
+from agent.secrets import with_secrets
 from agent.tool_calls import operations_per_tool_call, run_tool_calls
 from agent.tools.registry import ApprovalPolicy
 
@@ -169,7 +171,7 @@ def _worst_turn_operations() -> int:
 
 @cache
 def _deps_from_env() -> AgentDeps:
-    return AgentDeps.from_settings(Settings.from_env())
+    return AgentDeps.from_settings(Settings.from_env(with_secrets(os.environ)))
 
 
 handler = build_handler(_deps_from_env)

@@ -18,8 +18,7 @@ from agent.config import (
     parse_id_list,
 )
 from agent.errors import ConfigError
-
-ENV_SLACK_SIGNING_SECRET = "SLACK_SIGNING_SECRET"
+from agent.secrets import ENV_SLACK_SIGNING_SECRET
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from slack_bolt import App
 from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 
+from agent.secrets import with_secrets
 from slack_app.app import build_app
 from slack_app.config import SlackSettings
 
@@ -41,7 +43,7 @@ def make_lambda_handler(app: App) -> LambdaHandler:
 
 @cache
 def _handler() -> LambdaHandler:
-    return make_lambda_handler(build_app(SlackSettings.from_env()))
+    return make_lambda_handler(build_app(SlackSettings.from_env(with_secrets(os.environ))))
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

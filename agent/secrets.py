@@ -1,0 +1,29 @@
+"""Secrets from AWS Secrets Manager, read once at cold start.
+
+In AWS a function gets ``SLACK_BOT_TOKEN_SECRET_ARN`` (and the like) instead of the secret;
+``with_secrets`` returns the environment with each such secret's value in place, so Settings
+reads one shape everywhere. Powertools' ``get_secret`` caches the values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from agent.config import ENV_ANTHROPIC_API_KEY, ENV_SLACK_BOT_TOKEN
+
+ENV_SLACK_SIGNING_SECRET = "SLACK_SIGNING_SECRET"
+SECRET_NAMES = (ENV_SLACK_BOT_TOKEN, ENV_ANTHROPIC_API_KEY, ENV_SLACK_SIGNING_SECRET)
+ARN_SUFFIX = "_SECRET_ARN"
+CACHE_SECONDS = 300
+
+
+def with_secrets(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` plus the value of every ``<NAME>_SECRET_ARN`` it names (a set value wins)."""
+    resolved = dict(env)
+    for name in SECRET_NAMES:
+        arn = env.get(name + ARN_SUFFIX)
+        if arn and not env.get(name):
+            from aws_lambda_powertools.utilities.parameters import get_secret
+
+            resolved[name] = str(get_secret(arn, max_age=CACHE_SECONDS))
+    return resolved
