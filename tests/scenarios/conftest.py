@@ -32,6 +32,8 @@ def make_harness(
             stack.append(claude)
             claude.__enter__()
             claude_url = claude.base_url
+            if overrides.get("llm_provider") == "bedrock":
+                monkeypatch.setenv("ANTHROPIC_BEDROCK_BASE_URL", claude_url)
         context = agent_harness(
             dynalite_url=dynalite.endpoint_url,
             s3_url=moto_s3.endpoint_url,

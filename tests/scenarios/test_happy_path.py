@@ -84,3 +84,15 @@ def test_every_request_streams_with_client_retries_off(make_harness: HarnessFact
     assert request["system"][0]["text"].startswith("You are signoff")
     assert [t["name"] for t in request["tools"]] == ["read_slack_history", "post_slack_message"]
     assert harness.claude_headers()[0].get("x-stainless-retry-count") == "0"
+
+
+def test_the_bedrock_provider_streams_through_anthropics_bedrock_client(
+    make_harness: HarnessFactory,
+) -> None:
+    harness = make_harness(by_turn(draft("Via Bedrock.")), llm_provider="bedrock")
+    assert harness.deps.model.name == "bedrock"
+    arn = harness.start(task="say hi")
+    harness.decide(harness.approval(arn, "review-0"), "approve")
+    assert harness.output(arn)["text"] == {"text": "Via Bedrock."}
+    assert harness.claude.paths[0].endswith("/invoke-with-response-stream")
+    assert harness.claude_headers()[0]["authorization"].startswith("AWS4-HMAC-SHA256")
