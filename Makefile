@@ -43,4 +43,5 @@ clean:
 	rm -rf $(VENV) $(TOOLS) node_modules .pytest_cache .mypy_cache .ruff_cache
 
 bench: deps
+	$(PY) -m bench.cold_starts
 	$(PY) -m bench.agent_turns

@@ -19,7 +19,6 @@ import statistics
 import threading
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -35,9 +34,9 @@ from agent.handler import build_handler
 from agent.llm import ModelRequest
 from agent.store import Store, create_table
 from agent.tools import default_registry
+from bench.results import merge_results
 from tests.fakes.aws import Dynalite, MotoS3
 
-RESULTS = Path(__file__).resolve().parent / "results.json"
 TOOLS_PER_TURN = 3
 
 
@@ -201,8 +200,7 @@ def main() -> None:
     finally:
         dynalite.stop()
         s3.stop()
-    existing = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    RESULTS.write_text(json.dumps({**existing, **metrics}, indent=2, sort_keys=True) + "\n")
+    merge_results(metrics)
     print(json.dumps(metrics, indent=2))
 
 

@@ -12,24 +12,22 @@ import json
 import os
 import sys
 import time
+from typing import Any
 
 
-def main() -> None:
-    started = time.perf_counter()
-    os.environ.setdefault("SLACK_SIGNING_SECRET", "bench-secret")
-    os.environ.setdefault("SLACK_BOT_TOKEN", "xoxb-bench")
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+def signed_command_event(text: str = "draft the status") -> dict[str, Any]:
+    """A signed ``/agent`` request as API Gateway hands it to the Slack function."""
+    from urllib.parse import quote_plus
+
     from slack_sdk.signature import SignatureVerifier
 
-    from slack_app.lambda_handler import handler
-
-    imported = time.perf_counter()
-    body = "command=%2Fagent&text=draft+the+status&user_id=U1&channel_id=C1&team_id=T1&trigger_id=t"
-    ts = str(int(time.time()))
-    signature = SignatureVerifier(os.environ["SLACK_SIGNING_SECRET"]).generate_signature(
-        timestamp=ts, body=body
+    body = (
+        f"command=%2Fagent&text={quote_plus(text)}&user_id=U1&channel_id=C1&team_id=T1&trigger_id=t"
     )
-    event = {
+    ts = str(int(time.time()))
+    secret = os.environ["SLACK_SIGNING_SECRET"]
+    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+    return {
         "version": "2.0",
         "body": body,
         "isBase64Encoded": False,
@@ -40,6 +38,17 @@ def main() -> None:
             "x-slack-signature": signature,
         },
     }
+
+
+def main() -> None:
+    started = time.perf_counter()
+    os.environ.setdefault("SLACK_SIGNING_SECRET", "bench-secret")
+    os.environ.setdefault("SLACK_BOT_TOKEN", "xoxb-bench")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    from slack_app.lambda_handler import handler
+
+    imported = time.perf_counter()
+    event = signed_command_event()
     context = type(
         "Context",
         (),
