@@ -25,6 +25,19 @@ DYNALITE = REPO / "node_modules" / ".bin" / "dynalite"
 START_TIMEOUT = 15.0
 
 
+def local_client(service: str, endpoint_url: str) -> Any:
+    """A boto3 client for a local stand-in, with dummy credentials and a fixed region."""
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
 def free_port() -> int:
     """A port that was free a moment ago (for servers that cannot bind port 0 themselves)."""
     with socket.socket() as sock:
@@ -94,15 +107,7 @@ class Dynalite:
 
     def client(self) -> Any:
         """A boto3 DynamoDB client for this server, with dummy credentials."""
-        import boto3
-
-        return boto3.client(
-            "dynamodb",
-            endpoint_url=self.endpoint_url,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        return local_client("dynamodb", self.endpoint_url)
 
     def reset(self) -> None:
         """Delete every table, for tests that share one server but want a clean slate."""
@@ -151,15 +156,7 @@ class MotoS3:
 
     def client(self) -> Any:
         """A boto3 S3 client for this server, with dummy credentials."""
-        import boto3
-
-        return boto3.client(
-            "s3",
-            endpoint_url=self.endpoint_url,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        return local_client("s3", self.endpoint_url)
 
     def reset(self) -> None:
         """Drop all moto state (every bucket, in every service)."""
