@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from agent.cards import ACTION_APPROVE
 from tests.scenarios.claude_scripts import by_turn, draft
 from tests.scenarios.harness import APPROVER, REQUESTER
@@ -33,6 +35,8 @@ def test_slash_command_acks_opens_a_thread_and_runs_to_an_approved_answer(
     assert stack.send(click)["statusCode"] == 200
 
     assert stack.output(run)["status"] == "delivered"
+    callback_id = stack.agent.deps.store.get_callback_id(card.approval_id)
+    assert callback_id and callback_id not in json.dumps([c.args for c in stack.slack.calls])
     locked = next(
         m for m in stack.slack.thread(CHANNEL, run["thread_ts"]) if m["ts"] == card.message_ts
     )
