@@ -156,11 +156,14 @@ def run_view(control: ControlPlane, run_id: str) -> RunView:
     if run is None:
         raise ApiError(404, f"no run {run_id!r}")
     execution = _execution(control, run)
-    pending = []
-    for approval_id in run.get("approval_ids", []):
-        record = control.store.get_approval(approval_id)
-        if record is not None and record.state in ("pending", "claimed"):
-            pending.append(ApprovalView.model_validate(record.model_dump()))
+    records = [control.store.get_approval(a) for a in run.get("approval_ids", [])]
+    gates = sorted((r for r in records if r is not None), key=lambda r: r.created_at)
+    pending = [
+        ApprovalView.model_validate(r.model_dump())
+        for r in gates
+        if r.state in ("pending", "claimed")
+    ]
+    decisions = [r.decision for r in gates if r.decision]
     status = EXECUTION_STATUS.get(str(execution.get("Status")), "running")
     if status == "running" and pending:
         status = "waiting_for_approval"
@@ -174,7 +177,7 @@ def run_view(control: ControlPlane, run_id: str) -> RunView:
         finished_at=run.get("finished_at"),
         note=run.get("note"),
         pending_approvals=pending,
-        decisions=run.get("decisions", []),
+        decisions=decisions,
         usage=run.get("usage"),
         result=_result_text(execution),
     )

@@ -37,6 +37,7 @@ class ApiClient:
         token: str | None = TOKEN,
         raw: str | None = None,
         query: dict[str, str] | None = None,
+        iam_arn: str | None = None,
     ) -> tuple[int, Any]:
         headers = {"content-type": "application/json"}
         if token is not None:
@@ -51,6 +52,7 @@ class ApiClient:
             "body": raw if raw is not None else (json.dumps(body) if body is not None else None),
             "isBase64Encoded": False,
             "requestContext": {
+                **({"authorizer": {"iam": {"userArn": iam_arn}}} if iam_arn else {}),
                 "http": {"method": method, "path": path, "sourceIp": "127.0.0.1"},
                 "stage": "$default",
             },

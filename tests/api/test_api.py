@@ -160,3 +160,25 @@ def test_openapi_document_describes_every_route(make_api: ApiFactory) -> None:
     } <= set(document["paths"])
     assert "StartRun" in document["components"]["schemas"]
     assert approval_id_for  # the ids the API takes are the ones the agent makes
+
+
+def test_with_iam_auth_the_callers_identity_is_recorded_with_the_decision(
+    make_api: ApiFactory,
+) -> None:
+    api = make_api(by_turn(draft("x")))
+    caller = "arn:aws:iam::123456789012:user/release-bot"
+    status, accepted = api.call("POST", "/runs", {"task": "t"}, token=None, iam_arn=caller)
+    assert status == 202
+    approval_id = waiting_card(api, accepted["run_id"])
+    body = {"decision": "approve", "by": APPROVER}
+    assert (
+        api.call("POST", f"/approvals/{approval_id}/decision", body, token=None, iam_arn=caller)[0]
+        == 200
+    )
+    path = f"/runs/{accepted['run_id']}"
+    view = wait_for(
+        lambda: (v := api.call("GET", path, token=None, iam_arn=caller)[1])["decisions"] and v,
+        "the decision on the run",
+    )
+    assert view["requester"] == caller
+    assert view["decisions"][0]["decider"] == {"id": APPROVER, "name": caller}

@@ -19,12 +19,12 @@ import pytest
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from aws_cdk.assertions import Template  # noqa: E402  (after the env above)
+from aws_cdk.assertions import Template
 
-from infra.app import build_app  # noqa: E402
-from infra.bundles import BUNDLES  # noqa: E402
-from infra.nag import logical_id  # noqa: E402
-from infra.stack import SignoffStack  # noqa: E402
+from infra.app import build_app
+from infra.bundles import BUNDLES
+from infra.nag import logical_id
+from infra.stack import SignoffStack
 
 BEDROCK_PROFILE = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 
@@ -43,9 +43,7 @@ class Synthesized:
 
     def resources(self, type_: str) -> dict[str, dict[str, Any]]:
         return {
-            key: value
-            for key, value in self.json["Resources"].items()
-            if value["Type"] == type_
+            key: value for key, value in self.json["Resources"].items() if value["Type"] == type_
         }
 
 
