@@ -10,8 +10,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: deps test lint fmt dev clean bench
+.PHONY: deps test lint fmt dev clean bench bundles synth deploy
 
 deps: $(VENV)/.synced node_modules/.installed
 
@@ -39,8 +40,20 @@ fmt: deps
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# Lambda bundles for the three functions, from uv.lock, without Docker (see infra/build_bundles.py).
+bundles: deps
+	$(PY) -m infra.build_bundles
+
+# The CloudFormation template in cdk.out, with cdk-nag: offline, no AWS account needed.
+synth: bundles
+	$(PY) -m infra.app $(addprefix -c ,$(CONTEXT))
+
+# Needs AWS credentials; CONTEXT="llm_provider=bedrock bedrock_model=..." passes settings.
+deploy: bundles
+	npx --no-install cdk deploy --require-approval broadening $(addprefix -c ,$(CONTEXT))
+
 clean:
-	rm -rf $(VENV) $(TOOLS) node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) node_modules .pytest_cache .mypy_cache .ruff_cache build cdk.out
 
 bench: deps
 	$(PY) -m bench.cold_starts

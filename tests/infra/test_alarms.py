@@ -10,8 +10,7 @@ from tests.infra.conftest import Synthesized
 
 def _alarms(synth: Synthesized) -> dict[str, dict[str, Any]]:
     return {
-        key: value["Properties"]
-        for key, value in synth.resources("AWS::CloudWatch::Alarm").items()
+        key: value["Properties"] for key, value in synth.resources("AWS::CloudWatch::Alarm").items()
     }
 
 
@@ -70,7 +69,9 @@ def test_slack_errors_and_every_functions_throttles_alarm(default: Synthesized) 
     assert slack_errors["MetricName"] == "Errors"
     assert _dimension(slack_errors) == {"Ref": default.lid(stack.slack.function)}
     throttled = {
-        _dimension(a)["Ref"] for a in _alarms(default).values() if a.get("MetricName") == "Throttles"
+        _dimension(a)["Ref"]
+        for a in _alarms(default).values()
+        if a.get("MetricName") == "Throttles"
     }
     assert throttled == {default.lid(p.function) for p in (stack.agent, stack.slack, stack.api)}
 
@@ -94,9 +95,7 @@ def test_alarm_topic_is_encrypted_with_a_key_cloudwatch_may_use(default: Synthes
     assert {"Service": "cloudwatch.amazonaws.com"} in principals
 
 
-def test_an_email_subscription_only_when_asked(
-    default: Synthesized, bedrock: Synthesized
-) -> None:
+def test_an_email_subscription_only_when_asked(default: Synthesized, bedrock: Synthesized) -> None:
     default.template.resource_count_is("AWS::SNS::Subscription", 0)
     bedrock.template.has_resource_properties(
         "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "oncall@example.com"}

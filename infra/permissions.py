@@ -1,0 +1,138 @@
+"""IAM statements, one builder per need, each naming exactly the actions the code calls.
+
+Explicit statements instead of CDK's ``grant_*`` helpers: those add actions the code never
+calls (``DescribeSecret``, ``dynamodb:DeleteItem``, ``s3:List*``...), and least privilege
+here means what ``agent/`` and ``slack_app/`` actually call, checked by tests/infra.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import ArnFormat, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
+
+from infra.settings import BEDROCK_MODEL
+
+# agent.store's sparse indexes (tests/infra checks these against agent.store's create_table).
+REQUESTER_INDEX = "by_requester"
+PENDING_INDEX = "pending"
+# Every DynamoDB call agent.store makes (tests/infra reads agent/store.py to keep this true).
+STORE_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+)
+# The durable checkpoint API the SDK calls from inside the agent.
+CHECKPOINT_ACTIONS = ("lambda:CheckpointDurableExecution", "lambda:GetDurableExecutionState")
+# The control plane (agent.runs): resume a run with a decision, stop it, read its status.
+CONTROL_ACTIONS = (
+    "lambda:SendDurableExecutionCallbackSuccess",
+    "lambda:StopDurableExecution",
+    "lambda:GetDurableExecution",
+)
+BEDROCK_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
+
+
+def execution_arns(function: lambda_.IFunction) -> str:
+    """Every durable execution of every version: ``function:NAME:*``.
+
+    Durable APIs authorise against the execution ARN (``function:NAME:7/durable-execution/..``),
+    so the unqualified function ARN would never match; aliases do not apply either.
+    """
+    return f"{function.function_arn}:*"
+
+
+def store_access(table: dynamodb.ITableV2) -> iam.PolicyStatement:
+    """Read and write runs and approvals, and query the two indexes (not every index)."""
+    return iam.PolicyStatement(
+        actions=list(STORE_ACTIONS),
+        resources=[
+            table.table_arn,
+            f"{table.table_arn}/index/{REQUESTER_INDEX}",
+            f"{table.table_arn}/index/{PENDING_INDEX}",
+        ],
+    )
+
+
+def blob_access(bucket: s3.IBucket) -> iam.PolicyStatement:
+    """agent.blobs: put and get objects, nothing at the bucket level."""
+    return iam.PolicyStatement(
+        actions=["s3:GetObject", "s3:PutObject"], resources=[bucket.arn_for_objects("*")]
+    )
+
+
+def secret_read(*secrets: secretsmanager.ISecret) -> iam.PolicyStatement:
+    """Read these secrets' values (at cold start, then cached)."""
+    return iam.PolicyStatement(
+        actions=["secretsmanager:GetSecretValue"], resources=[s.secret_arn for s in secrets]
+    )
+
+
+def durable_checkpoints(agent: lambda_.IFunction) -> iam.PolicyStatement:
+    """What the durable SDK needs in the agent, scoped to the agent's own executions."""
+    return iam.PolicyStatement(actions=list(CHECKPOINT_ACTIONS), resources=[execution_arns(agent)])
+
+
+def durable_control(agent: lambda_.IFunction) -> iam.PolicyStatement:
+    """Decide, cancel and read runs of this agent only."""
+    return iam.PolicyStatement(actions=list(CONTROL_ACTIONS), resources=[execution_arns(agent)])
+
+
+def start_runs(alias: lambda_.IAlias) -> iam.PolicyStatement:
+    """Start runs through the alias: durable functions are only ever invoked qualified."""
+    return iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[alias.function_arn])
+
+
+def invoke_self(stack: Stack, function_name: str) -> iam.PolicyStatement:
+    """Bolt's lazy listeners invoke the function's own (unqualified) ARN asynchronously.
+
+    Built from the fixed name, not ``function.function_arn``: the function depends on its
+    role's policy, so a policy referring back to the function would be a circular dependency.
+    API Gateway invokes the unqualified function, so that is the ARN Bolt sees and re-invokes.
+    """
+    arn = stack.format_arn(
+        service="lambda",
+        resource="function",
+        resource_name=function_name,
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
+    return iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[arn])
+
+
+def bedrock_invoke(stack: Stack, model_id: str) -> list[iam.PolicyStatement]:
+    """Invoke one model: directly, or through one cross-region inference profile.
+
+    A profile (``us.anthropic...``) routes each request to a region of its geography, so the
+    foundation model is allowed in any region, but only when reached through that profile.
+    """
+    match = BEDROCK_MODEL.match(model_id)
+    if match is None:
+        raise ValueError(f"not a Bedrock model id: {model_id!r}")
+    if match["geo"] is None:
+        model = stack.format_arn(
+            service="bedrock", account="", resource="foundation-model", resource_name=model_id
+        )
+        return [iam.PolicyStatement(actions=list(BEDROCK_ACTIONS), resources=[model])]
+    profile = stack.format_arn(
+        service="bedrock", resource="inference-profile", resource_name=model_id
+    )
+    any_region_model = stack.format_arn(
+        service="bedrock",
+        region="*",
+        account="",
+        resource="foundation-model",
+        resource_name=match["model"],
+    )
+    return [
+        iam.PolicyStatement(actions=list(BEDROCK_ACTIONS), resources=[profile]),
+        iam.PolicyStatement(
+            actions=list(BEDROCK_ACTIONS),
+            resources=[any_region_model],
+            conditions={"StringEquals": {"bedrock:InferenceProfileArn": profile}},
+        ),
+    ]
