@@ -28,8 +28,16 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: deps
-	$(VENV)/bin/pytest -q
+# The browser the end-to-end page test drives (Debian's Chromium; Playwright's own download
+# is not reachable from every machine).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "install Chromium at $(CHROMIUM) (or set CHROMIUM=...)"; exit 1; }
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq --no-install-recommends chromium
+
+test: deps $(CHROMIUM)
+	CHROMIUM=$(CHROMIUM) $(VENV)/bin/pytest -q
 
 lint: deps
 	$(VENV)/bin/ruff check .
@@ -51,6 +59,10 @@ synth: bundles
 # Needs AWS credentials; CONTEXT="llm_provider=bedrock bedrock_model=..." passes settings.
 deploy: bundles
 	npx --no-install cdk deploy --require-approval broadening $(addprefix -c ,$(CONTEXT))
+
+# The whole stack on this machine: http://127.0.0.1:3000/ (ARGS="--port 3001" and so on).
+dev: deps
+	$(VENV)/bin/signoff dev $(ARGS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) node_modules .pytest_cache .mypy_cache .ruff_cache build cdk.out

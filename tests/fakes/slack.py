@@ -17,14 +17,12 @@ import threading
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
+from localdev.slack_workspace import BOT_USER, SlackError, Workspace, parse_args
 from tests.fakes._http import FakeHandler, LoopbackServer
-from tests.fakes._slack_workspace import BOT_USER, SlackError, Workspace
 
 __all__ = ["BOT_USER", "Call", "FakeSlack", "parse_args"]
-
-JSON_FIELDS = ("blocks", "metadata", "view", "attachments")
 
 
 @dataclass(frozen=True)
@@ -209,23 +207,6 @@ class FakeSlack:
         if failure.times <= 0:
             queue.pop(0)
         return failure
-
-
-def parse_args(raw: bytes, content_type: str, query: str = "") -> dict[str, Any]:
-    """A method's arguments from the query string and a form or JSON body.
-
-    slack_sdk sends JSON for some methods (chat.postMessage, views.open), a form for others and
-    a query string for GET ones; in a form, ``blocks``/``metadata``/``view`` are JSON strings.
-    """
-    args: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
-    if "json" in content_type:
-        args.update(json.loads(raw or b"{}"))
-    elif raw:
-        args.update(parse_qsl(raw.decode(), keep_blank_values=True))
-    for name in JSON_FIELDS:
-        if isinstance(args.get(name), str) and args[name]:
-            args[name] = json.loads(args[name])
-    return args
 
 
 class _Handler(FakeHandler):

@@ -16,8 +16,8 @@ from botocore.exceptions import ClientError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from localdev import dynalite
 from tests.conftest import FakeClaudeFactory
-from tests.fakes import aws
 from tests.fakes.aws import Dynalite, MotoS3
 from tests.fakes.claude import Disconnect, Fault, Reply, overloaded, scripted, text, tool_use
 from tests.fakes.slack import FakeSlack
@@ -296,7 +296,7 @@ def test_dynalite_conditional_put_raises_the_modelled_exception(dynalite: Dynali
 
 
 def test_dynalite_missing_binary_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(aws, "DYNALITE", Path("/nonexistent/dynalite"))
+    monkeypatch.setattr(dynalite, "DYNALITE", Path("/nonexistent/dynalite"))
 
     with pytest.raises(FileNotFoundError, match="make deps"):
         Dynalite()

@@ -1,4 +1,7 @@
-"""The state behind the fake Slack Web API, and its methods, with no HTTP in sight.
+"""A Slack workspace's state and the Web API methods the app calls, with no HTTP in sight.
+
+Shared by the local Slack of ``signoff dev`` and the tests' fake Slack, so both keep Slack's
+rules the same way.
 
 Each method takes the request's arguments (already decoded: ``blocks``/``metadata``/``view`` are
 lists and dicts whatever the encoding) and returns the response fields after ``"ok": true``, or
@@ -11,11 +14,13 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qsl
 
 BOT_USER = "UBOT"
 BOT_ID = "BBOT"
@@ -115,6 +120,34 @@ class Workspace:
     def new_view_id(self) -> str:
         return f"VFAKE{next(self._view_ids):04d}"
 
+    # Persistence -----------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        """Everything but the lock, as plain JSON (``signoff dev`` keeps it on disk)."""
+        with self.lock:
+            return copy.deepcopy(
+                {
+                    "channels": self.channels,
+                    "ephemerals": self.ephemerals,
+                    "views": self.views,
+                    "usergroups": self.usergroups,
+                    "users": self.users,
+                    "last_ts": str(self._last_ts),
+                }
+            )
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Workspace:
+        workspace = cls(
+            channels=data.get("channels", {}),
+            ephemerals=data.get("ephemerals", []),
+            views=data.get("views", []),
+            usergroups=data.get("usergroups", {}),
+            users=data.get("users", {}),
+        )
+        workspace._last_ts = max(workspace._last_ts, Decimal(data.get("last_ts", "0")))
+        workspace._view_ids = itertools.count(len(workspace.views) + 1)
+        return workspace
+
     # Methods ---------------------------------------------------------------------------
     def call(self, method: str, args: Args) -> dict[str, Any]:
         handler = METHODS.get(method)
@@ -122,6 +155,26 @@ class Workspace:
             raise SlackError("unknown_method")
         with self.lock:
             return handler(self, args)
+
+
+JSON_FIELDS = ("blocks", "metadata", "view", "attachments")
+
+
+def parse_args(raw: bytes, content_type: str, query: str = "") -> Args:
+    """A method's arguments from the query string and a form or JSON body.
+
+    slack_sdk sends JSON for some methods (chat.postMessage, views.open), a form for others and
+    a query string for GET ones; in a form, ``blocks``/``metadata``/``view`` are JSON strings.
+    """
+    args: Args = dict(parse_qsl(query, keep_blank_values=True))
+    if "json" in content_type:
+        args.update(json.loads(raw or b"{}"))
+    elif raw:
+        args.update(parse_qsl(raw.decode(), keep_blank_values=True))
+    for name in JSON_FIELDS:
+        if isinstance(args.get(name), str) and args[name]:
+            args[name] = json.loads(args[name])
+    return args
 
 
 def _bot_message(args: Args, ts: str) -> Message:

@@ -1,0 +1,99 @@
+"""The ``signoff`` command: ``signoff dev`` runs the whole stack on this machine.
+
+    signoff dev [--host 127.0.0.1] [--port 3000] [--data-dir .signoff] [--socket-mode]
+
+Runs in the foreground; Ctrl-C (or SIGTERM) stops everything it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from localdev.stack import DevOptions, DevStack
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command != "dev":
+        _parser().print_help()
+        return 2
+    if args.socket_mode and not os.environ.get("SLACK_APP_TOKEN"):
+        print(
+            "--socket-mode needs SLACK_APP_TOKEN (an xapp- token with connections:write), "
+            "and SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET from the same app",
+            file=sys.stderr,
+        )
+        return 2
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("signoff").setLevel(logging.INFO)
+    options = DevOptions(
+        host=args.host, port=args.port, data_dir=args.data_dir, socket_mode=args.socket_mode
+    )
+    stack = DevStack(options)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        stack.start()
+        print(_banner(stack), flush=True)
+        stack.serve_forever()
+    except KeyboardInterrupt:
+        print("\nstopping...", flush=True)
+    except OSError as err:
+        print(f"signoff dev could not start: {err}", file=sys.stderr)
+        return 1
+    finally:
+        stack.stop()
+    return 0
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="signoff", description="signoff's local tools")
+    commands = parser.add_subparsers(dest="command", required=True)
+    dev = commands.add_parser("dev", help="run the whole stack on this machine")
+    dev.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    dev.add_argument("--port", type=int, default=3000, help="the one port everything is on")
+    dev.add_argument(
+        "--data-dir", type=Path, default=Path(".signoff"), help="runs, table, blobs, Slack state"
+    )
+    dev.add_argument(
+        "--socket-mode",
+        action="store_true",
+        help="also run the Slack app over Socket Mode against a real workspace",
+    )
+    return parser
+
+
+def _banner(stack: DevStack) -> str:
+    url = stack.public_url
+    provider = os.environ.get("LLM_PROVIDER") or (
+        "anthropic" if os.environ.get("ANTHROPIC_API_KEY") else "offline"
+    )
+    lines = [
+        "",
+        "signoff dev is up.",
+        f"  Slack Request URL  {url}/slack/events",
+        f"  HTTP API           {url}/runs   (Authorization: Bearer {stack.api_token})",
+        f"  health             {url}/healthz",
+        f"  model              {provider}",
+        f"  data               {stack.data_dir}",
+    ]
+    if stack.local_slack_enabled:
+        lines.insert(2, f"  local Slack        {url}/   (open it in a browser)")
+    if stack.options.socket_mode:
+        lines.append("  Socket Mode        connected to your workspace")
+    lines.append("Ctrl-C stops everything.")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,458 @@
+"""The local Slack of ``signoff dev``: the Web API the app calls, and a page people use.
+
+Whatever a person does on the page becomes the request Slack would send the app: a slash
+command (form), an @mention (Events API JSON), a button click or a modal submission (form with
+a ``payload``), signed with the signing secret and posted to the app's Request URL. Whatever
+the app sends back through the Web API (posts, updates, ephemerals, modals) changes the
+workspace, which is kept on disk, and the page shows it on its next poll.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import secrets
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from slack_sdk.signature import SignatureVerifier
+
+from localdev.slack_workspace import BOT_USER, TEAM_ID, SlackError, Workspace, parse_args
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+JsonObject = dict[str, Any]
+
+APP_ID = "ALOCAL"
+BOT_NAME = "signoff"
+READ_ONLY_METHODS = frozenset(
+    {"auth.test", "conversations.history", "conversations.replies", "users.info"}
+    | {"usergroups.users.list"}
+)
+STATIC_FILES = {"/": ("index.html", "text/html"), "/app.js": ("app.js", "text/javascript")}
+APP_TIMEOUT_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    name: str
+    role: str
+
+
+# Who you can act as on the page: the approver is in APPROVERS (see localdev.stack).
+PEOPLE = (
+    Person("UALICE", "alice", "asks for work"),
+    Person("UBOB", "bob", "approver"),
+    Person("UCAROL", "carol", "not an approver"),
+)
+REVIEWERS_GROUP = "SREVIEWERS"
+CHANNELS = {"CGENERAL": "general", "COPS": "ops"}
+
+
+def seeded_workspace() -> Workspace:
+    """A fresh workspace: the people, the channels, a reviewers group holding the approver."""
+    workspace = Workspace(
+        channels={channel: [] for channel in CHANNELS},
+        usergroups={REVIEWERS_GROUP: ["UBOB"]},
+        users={p.id: {"name": p.name, "real_name": p.name.title()} for p in PEOPLE},
+    )
+    workspace.users[BOT_USER] = {"name": BOT_NAME, "is_bot": True}
+    return workspace
+
+
+class AppError(Exception):
+    """The app's Request URL did not answer as Slack expects; the page shows the message."""
+
+
+class LocalSlack:
+    """The workspace, its Web API, the page's own JSON API, and the signed calls to the app."""
+
+    def __init__(
+        self,
+        state_file: Path,
+        *,
+        events_url: str,
+        public_url: str,
+        signing_secret: str,
+        bot_token: str,
+        slash_command: str,
+    ) -> None:
+        self.state_file = state_file
+        self.events_url = events_url
+        self.public_url = public_url
+        self.bot_token = bot_token
+        self.slash_command = slash_command
+        self._signer = SignatureVerifier(signing_secret)
+        self._lock = threading.RLock()
+        self._triggers: dict[str, tuple[str, float]] = {}
+        self.version = 0
+        self.workspace, self.view_owners = self._load()
+
+    # State on disk -----------------------------------------------------------------------
+    def _load(self) -> tuple[Workspace, dict[str, str]]:
+        if not self.state_file.exists():
+            return seeded_workspace(), {}
+        data = json.loads(self.state_file.read_text())
+        return Workspace.from_json(data["workspace"]), dict(data.get("view_owners", {}))
+
+    def _changed(self) -> None:
+        """Bump the version the page polls and write the state (atomically) to disk."""
+        with self._lock:
+            self.version += 1
+            data = {"workspace": self.workspace.to_json(), "view_owners": self.view_owners}
+            scratch = self.state_file.with_suffix(".partial")
+            scratch.write_text(json.dumps(data))
+            scratch.replace(self.state_file)
+
+    # The Web API the app calls -----------------------------------------------------------
+    def web_api(self, method: str, args: JsonObject, token: str | None) -> JsonObject:
+        if not token:
+            return {"ok": False, "error": "not_authed"}
+        if not secrets.compare_digest(token, self.bot_token):
+            return {"ok": False, "error": "invalid_auth"}
+        with self._lock:
+            try:
+                if method in ("views.open", "views.push"):
+                    owner = self._trigger_owner(str(args.get("trigger_id") or ""))
+                    answer = self.workspace.call(method, args)
+                    self.view_owners[answer["view"]["id"]] = owner
+                else:
+                    answer = self.workspace.call(method, args)
+            except SlackError as err:
+                return {"ok": False, "error": err.error}
+            if method not in READ_ONLY_METHODS:
+                self._changed()
+            return {"ok": True, **answer}
+
+    def _trigger_owner(self, trigger_id: str) -> str:
+        """Who the trigger was made for; Slack refuses triggers older than 3 seconds."""
+        owner, issued = self._triggers.get(trigger_id, ("", 0.0))
+        if not owner:
+            raise SlackError("invalid_trigger_id")
+        if time.monotonic() - issued > 3:
+            raise SlackError("expired_trigger_id")
+        return owner
+
+    def respond(self, channel: str, user: str, payload: JsonObject) -> None:
+        """A post to a response_url: ephemeral for ``user`` unless sent ``in_channel``."""
+        with self._lock:
+            if payload.get("response_type") == "in_channel":
+                self.workspace.call("chat.postMessage", {"channel": channel, **payload})
+            else:
+                self._ephemeral(channel, user, payload.get("text", ""), payload.get("blocks"))
+            self._changed()
+
+    def _ephemeral(self, channel: str, user: str, text: str, blocks: Any = None) -> None:
+        self.workspace.call(
+            "chat.postEphemeral",
+            {"channel": channel, "user": user, "text": text, "blocks": blocks or []},
+        )
+
+    # What the page reads -----------------------------------------------------------------
+    def state_for(self, user: str) -> JsonObject:
+        """What ``user`` sees: every channel, their own ephemerals, their open modal."""
+        with self._lock:
+            ws = self.workspace
+            views = [v for v in ws.views if self.view_owners.get(v["id"]) == user]
+            return copy.deepcopy(
+                {
+                    "version": self.version,
+                    "me": user,
+                    "people": [p.__dict__ for p in PEOPLE],
+                    "bot": {"id": BOT_USER, "name": BOT_NAME},
+                    "command": self.slash_command,
+                    "channels": [
+                        {"id": c, "name": CHANNELS.get(c, c), "messages": ws.channels[c]}
+                        for c in ws.channels
+                    ],
+                    "ephemerals": [e for e in ws.ephemerals if e["user"] == user],
+                    "view": views[-1] if views else None,
+                }
+            )
+
+    # What people do on the page ----------------------------------------------------------
+    def send(self, user: str, channel: str, text: str, thread_ts: str | None) -> JsonObject:
+        """The composer: a slash command, or a message (an @mention of the bot if it has one)."""
+        text = text.strip()
+        if not text:
+            raise AppError("Type a message or a command.")
+        if text.startswith("/"):
+            return self._command(user, channel, text)
+        mentioned = f"@{BOT_NAME}" in text or f"<@{BOT_USER}>" in text
+        message = {
+            "type": "message",
+            "user": user,
+            "text": text.replace(f"@{BOT_NAME}", f"<@{BOT_USER}>"),
+            "ts": self.workspace.next_ts(),
+        }
+        if thread_ts:
+            message["thread_ts"] = thread_ts
+        with self._lock:
+            self.workspace.store(channel, message)
+            self._changed()
+        if mentioned:
+            self._mention(message, channel)
+        return {"ok": True, "ts": message["ts"]}
+
+    def _command(self, user: str, channel: str, text: str) -> JsonObject:
+        command, _, rest = text.partition(" ")
+        if command != self.slash_command:
+            self._say(channel, user, f"{command} is not a valid command here.")
+            return {"ok": False}
+        form = {
+            "token": "local",
+            "team_id": TEAM_ID,
+            "team_domain": "local",
+            "channel_id": channel,
+            "channel_name": CHANNELS.get(channel, channel),
+            "user_id": user,
+            "user_name": self._name(user),
+            "command": command,
+            "text": rest.strip(),
+            "api_app_id": APP_ID,
+            "response_url": f"{self.public_url}/respond/{channel}/{user}",
+            "trigger_id": self._trigger(user),
+        }
+        answer = self._post(urlencode(form), "application/x-www-form-urlencoded")
+        acked = _ack_text(answer)
+        if acked:
+            self._say(channel, user, acked)
+        return {"ok": True}
+
+    def _mention(self, message: JsonObject, channel: str) -> None:
+        event = {
+            "type": "app_mention",
+            "user": message["user"],
+            "text": message["text"],
+            "ts": message["ts"],
+            "channel": channel,
+            "event_ts": message["ts"],
+        }
+        if message.get("thread_ts"):
+            event["thread_ts"] = message["thread_ts"]
+        body = {
+            "token": "local",
+            "team_id": TEAM_ID,
+            "api_app_id": APP_ID,
+            "type": "event_callback",
+            "event_id": "Ev" + secrets.token_hex(8).upper(),
+            "event_time": int(time.time()),
+            "event": event,
+            "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER, "is_bot": True}],
+        }
+        self._post(json.dumps(body), "application/json")
+
+    def click(self, user: str, channel: str, ts: str, action: JsonObject) -> JsonObject:
+        """A button on a message: a ``block_actions`` interaction."""
+        message = self.workspace.find(channel, ts)
+        if message is None:
+            raise AppError("That message is gone.")
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user, "username": self._name(user), "team_id": TEAM_ID},
+            "api_app_id": APP_ID,
+            "token": "local",
+            "container": {"type": "message", "message_ts": ts, "channel_id": channel},
+            "trigger_id": self._trigger(user),
+            "team": {"id": TEAM_ID, "domain": "local"},
+            "channel": {"id": channel, "name": CHANNELS.get(channel, channel)},
+            "message": copy.deepcopy(message),
+            "response_url": f"{self.public_url}/respond/{channel}/{user}",
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action.get("action_id"),
+                    "block_id": action.get("block_id"),
+                    "value": action.get("value"),
+                    "text": action.get("text"),
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
+        }
+        self._post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+        return {"ok": True}
+
+    def submit(self, user: str, view_id: str, values: JsonObject) -> JsonObject:
+        """A modal's Submit: a ``view_submission``; field errors come back in the ack."""
+        view = self._view(user, view_id)
+        state = {
+            block_id: {
+                action_id: {"type": "plain_text_input", "value": value}
+                for action_id, value in inputs.items()
+            }
+            for block_id, inputs in values.items()
+        }
+        submitted = {**view, "state": {"values": state}}
+        payload = {
+            "type": "view_submission",
+            "team": {"id": TEAM_ID, "domain": "local"},
+            "user": {"id": user, "username": self._name(user), "team_id": TEAM_ID},
+            "api_app_id": APP_ID,
+            "token": "local",
+            "trigger_id": self._trigger(user),
+            "view": submitted,
+            "response_urls": [],
+        }
+        answer = self._post(
+            urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+        )
+        response = _json_or_none(answer)
+        if response and response.get("response_action") == "errors":
+            return {"ok": False, "errors": response.get("errors", {})}
+        self.close(user, view_id)
+        return {"ok": True}
+
+    def close(self, user: str, view_id: str) -> None:
+        with self._lock:
+            self._view(user, view_id)
+            self.workspace.views[:] = [v for v in self.workspace.views if v["id"] != view_id]
+            self.view_owners.pop(view_id, None)
+            self._changed()
+
+    def _view(self, user: str, view_id: str) -> JsonObject:
+        with self._lock:
+            for view in self.workspace.views:
+                if view["id"] == view_id and self.view_owners.get(view_id) == user:
+                    return copy.deepcopy(view)
+        raise AppError("That modal is not open for you.")
+
+    # Helpers -----------------------------------------------------------------------------
+    def _trigger(self, user: str) -> str:
+        trigger = f"{int(time.time())}.{secrets.token_hex(6)}"
+        with self._lock:
+            now = time.monotonic()
+            self._triggers = {t: v for t, v in self._triggers.items() if now - v[1] < 60}
+            self._triggers[trigger] = (user, now)
+        return trigger
+
+    def _say(self, channel: str, user: str, text: str) -> None:
+        with self._lock:
+            self._ephemeral(channel, user, text)
+            self._changed()
+
+    def _name(self, user: str) -> str:
+        return next((p.name for p in PEOPLE if p.id == user), user.lower())
+
+    def _post(self, body: str, content_type: str) -> bytes:
+        """POST a signed request to the app's Request URL, as Slack does; its answer's body."""
+        timestamp = str(int(time.time()))
+        request = urllib.request.Request(
+            self.events_url,
+            data=body.encode(),
+            method="POST",
+            headers={
+                "Content-Type": content_type,
+                "X-Slack-Request-Timestamp": timestamp,
+                "X-Slack-Signature": str(
+                    self._signer.generate_signature(timestamp=timestamp, body=body)
+                ),
+                "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=APP_TIMEOUT_SECONDS) as response:
+                return bytes(response.read())
+        except urllib.error.HTTPError as err:
+            raise AppError(f"The app answered {err.code}: {err.read()[:200]!r}") from None
+        except OSError as err:
+            raise AppError(f"The app did not answer: {err}") from None
+
+    # WSGI ---------------------------------------------------------------------------------
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO") or "/"
+        method = environ["REQUEST_METHOD"]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+        try:
+            if path.startswith("/api/"):
+                args = parse_args(raw, environ.get("CONTENT_TYPE", ""), environ["QUERY_STRING"])
+                auth = environ.get("HTTP_AUTHORIZATION", "")
+                token = auth.removeprefix("Bearer ") if auth else args.pop("token", None)
+                return _json(start_response, 200, self.web_api(path[5:], args, token))
+            if path.startswith("/respond/") and method == "POST":
+                _, _, channel, user = path.split("/")[:4]
+                self.respond(channel, user, json.loads(raw or b"{}"))
+                return _json(start_response, 200, {"ok": True})
+            if path.startswith("/workspace/"):
+                return self._page_api(path, method, environ, raw, start_response)
+            if path in STATIC_FILES and method == "GET":
+                name, content_type = STATIC_FILES[path]
+                body = resources.files("localdev.web").joinpath(name).read_bytes()
+                return _send(start_response, 200, content_type + "; charset=utf-8", body)
+        except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as err:
+            return _json(start_response, 400, {"ok": False, "error": f"bad request: {err}"})
+        return _json(start_response, 404, {"ok": False, "error": "not_found"})
+
+    def _page_api(
+        self,
+        path: str,
+        method: str,
+        environ: dict[str, Any],
+        raw: bytes,
+        start_response: StartResponse,
+    ) -> Iterable[bytes]:
+        if path == "/workspace/state" and method == "GET":
+            query = dict(parse_qsl(environ.get("QUERY_STRING", "")))
+            return _json(start_response, 200, self.state_for(query.get("user", PEOPLE[0].id)))
+        if method != "POST":
+            return _json(start_response, 405, {"ok": False, "error": "method_not_allowed"})
+        body = json.loads(raw or b"{}")
+        user = str(body.get("user") or "")
+        if user not in {p.id for p in PEOPLE}:
+            return _json(start_response, 400, {"ok": False, "error": f"unknown user {user!r}"})
+        try:
+            if path == "/workspace/send":
+                answer = self.send(user, body["channel"], body["text"], body.get("thread_ts"))
+            elif path == "/workspace/click":
+                answer = self.click(user, body["channel"], body["ts"], body["action"])
+            elif path == "/workspace/submit":
+                answer = self.submit(user, body["view_id"], body.get("values") or {})
+            elif path == "/workspace/close":
+                self.close(user, body["view_id"])
+                answer = {"ok": True}
+            else:
+                return _json(start_response, 404, {"ok": False, "error": "not_found"})
+        except AppError as err:
+            return _json(start_response, 200, {"ok": False, "error": str(err)})
+        except KeyError as err:
+            return _json(start_response, 400, {"ok": False, "error": f"missing {err.args[0]}"})
+        return _json(start_response, 200, answer)
+
+
+def _ack_text(body: bytes) -> str:
+    """What Slack shows the user for a command's ack: its text, or the body as is."""
+    parsed = _json_or_none(body)
+    if parsed is not None:
+        return str(parsed.get("text") or "")
+    return body.decode(errors="replace").strip()
+
+
+def _json_or_none(body: bytes) -> JsonObject | None:
+    try:
+        parsed = json.loads(body) if body.strip() else None
+    except json.JSONDecodeError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _json(start_response: StartResponse, status: int, body: JsonObject) -> list[bytes]:
+    return _send(start_response, status, "application/json; charset=utf-8", json.dumps(body))
+
+
+def _send(
+    start_response: StartResponse, status: int, content_type: str, body: str | bytes
+) -> list[bytes]:
+    data = body.encode() if isinstance(body, str) else body
+    start_response(
+        f"{status} {'OK' if status < 400 else 'Error'}",
+        [("Content-Type", content_type), ("Content-Length", str(len(data)))],
+    )
+    return [data]

@@ -1,0 +1,285 @@
+"""``signoff dev``: the Lambda handlers that run in AWS, unchanged, on one machine.
+
+One port (``localdev.front``) takes Slack's requests, the HTTP API and the local Slack page.
+Behind it, in this process: the durable local runner (sqlite under the data dir, so runs
+survive a restart), a Lambda endpoint for boto3's Invoke and durable calls
+(``localdev.lambda_host``), S3 objects on disk (``localdev.disk_s3``); and dynalite on disk
+as a child process. Everything is pointed at through the same environment variables the
+handlers read in AWS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import secrets
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from localdev.dynalite import Dynalite
+
+AGENT_FUNCTION = "signoff-agent"
+SLACK_FUNCTION = "signoff-slack"
+API_FUNCTION = "signoff-api"
+REGION = "us-east-1"
+LOCAL_APPROVERS = "UBOB"
+
+_logger = logging.getLogger("signoff.dev")
+
+
+@dataclass(frozen=True)
+class DevOptions:
+    host: str = "127.0.0.1"
+    port: int = 3000
+    data_dir: Path = Path(".signoff")
+    socket_mode: bool = False
+
+
+@dataclass(frozen=True)
+class LocalSecrets:
+    """Made once per data dir, so a restart keeps the same tokens (and the page keeps working)."""
+
+    slack_signing_secret: str
+    slack_bot_token: str
+    api_token: str
+
+    @classmethod
+    def load_or_create(cls, path: Path) -> LocalSecrets:
+        if path.exists():
+            return cls(**json.loads(path.read_text()))
+        made = cls(
+            slack_signing_secret=secrets.token_hex(16),
+            slack_bot_token="xoxb-local-" + secrets.token_hex(12),
+            api_token="local-" + secrets.token_urlsafe(24),
+        )
+        path.touch(mode=0o600)
+        path.write_text(json.dumps(made.__dict__))
+        return made
+
+
+def local_environment(
+    env: Mapping[str, str], *, public_url: str, local_secrets: LocalSecrets, local_slack: bool
+) -> dict[str, str]:
+    """What the handlers read, pointed at the local parts; a variable already set wins.
+
+    Pure, so what ``signoff dev`` changes is visible in one place (and tested).
+    """
+    wanted = {
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "SIGNOFF_TABLE": "signoff",
+        "SIGNOFF_BUCKET": "signoff-blobs",
+        "AGENT_FUNCTION": f"{AGENT_FUNCTION}:live",
+        "SIGNOFF_API_TOKEN": local_secrets.api_token,
+    }
+    if local_slack:
+        wanted |= {
+            "SLACK_API_URL": f"{public_url}/api/",
+            "SLACK_BOT_TOKEN": local_secrets.slack_bot_token,
+            "SLACK_SIGNING_SECRET": local_secrets.slack_signing_secret,
+            "APPROVERS": LOCAL_APPROVERS,
+        }
+    return {name: value for name, value in wanted.items() if not env.get(name)}
+
+
+class DevStack:
+    """Start every part, in order, and stop what was started, in reverse."""
+
+    def __init__(self, options: DevOptions) -> None:
+        self.options = options
+        self.data_dir = options.data_dir.resolve()
+        self.public_url = f"http://{options.host}:{options.port}"
+        self._stops: list[Callable[[], None]] = []
+        self._timers: list[threading.Timer] = []
+        # Socket Mode talks to a real workspace: no local Slack then, nor with SLACK_API_URL.
+        self.local_slack_enabled = not (os.environ.get("SLACK_API_URL") or options.socket_mode)
+
+    def start(self) -> None:
+        """Everything up; ``/healthz`` turns 200 at the end."""
+        from localdev import front
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        local_secrets = LocalSecrets.load_or_create(self.data_dir / "secrets.json")
+        os.environ.update(
+            local_environment(
+                os.environ,
+                public_url=self.public_url,
+                local_secrets=local_secrets,
+                local_slack=self.local_slack_enabled,
+            )
+        )
+        self.api_token = os.environ["SIGNOFF_API_TOKEN"]
+        self._start_storage()
+        door = self._front_door()
+        self.server = front.serve(door, self.options.host, self.options.port)
+        self._stops.append(self.server.server_close)
+        self._start_runner()
+        self._wire(door)
+        if self.options.socket_mode:
+            self._start_socket_mode()
+        door.ready.set()
+
+    def serve_forever(self) -> None:
+        self.server.serve_forever(poll_interval=0.2)
+
+    def stop(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        while self._stops:
+            stop = self._stops.pop()
+            with contextlib.suppress(Exception):  # stop the rest whatever one of them does
+                stop()
+
+    # Parts --------------------------------------------------------------------------------
+    def _start_storage(self) -> None:
+        from localdev.disk_s3 import DiskS3
+
+        dynalite = Dynalite(self.data_dir / "dynamodb")
+        self._stops.append(dynalite.stop)
+        blobs = DiskS3(self.data_dir / "blobs").start()
+        self._stops.append(blobs.stop)
+        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = dynalite.endpoint_url
+        os.environ["AWS_ENDPOINT_URL_S3"] = blobs.url
+        _ensure_table(os.environ["SIGNOFF_TABLE"])
+
+    def _front_door(self) -> Any:
+        from localdev.apigw import ApiGateway
+        from localdev.front import FrontDoor
+        from localdev.lambda_host import LambdaContext
+
+        def context_for(path: str) -> LambdaContext:
+            name = SLACK_FUNCTION if path.startswith("/slack/") else API_FUNCTION
+            return LambdaContext.for_function(name, REGION)
+
+        # Handlers are looked up per request: they are imported once the env is in place.
+        self._handlers: dict[str, Callable[..., Any]] = {}
+        door = FrontDoor(
+            slack_events=ApiGateway(
+                [("/", lambda e, c: self._handlers[SLACK_FUNCTION](e, c))], context_for
+            ),
+            api=ApiGateway([("/", lambda e, c: self._handlers[API_FUNCTION](e, c))], context_for),
+            local_slack=self._local_slack() if self.local_slack_enabled else None,
+        )
+        return door
+
+    def _local_slack(self) -> Any:
+        from localdev.local_slack import LocalSlack
+
+        self.local_slack = LocalSlack(
+            self.data_dir / "slack.json",
+            events_url=f"{self.public_url}/slack/events",
+            public_url=self.public_url,
+            signing_secret=os.environ["SLACK_SIGNING_SECRET"],
+            bot_token=os.environ["SLACK_BOT_TOKEN"],
+            slash_command=os.environ.get("SLASH_COMMAND") or "/agent",
+        )
+        return self.local_slack
+
+    def _start_runner(self) -> None:
+        from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestRunner
+        from aws_durable_execution_sdk_python_testing.stores.sqlite import SQLiteExecutionStore
+
+        from agent.handler import handler as agent_handler
+        from localdev.lambda_host import LocalLambda
+
+        store = SQLiteExecutionStore.create_and_initialize(str(self.data_dir / "runs.sqlite"))
+        self.runner = DurableFunctionTestRunner(
+            handler=agent_handler, store=store, skip_time=False, region=REGION
+        )
+        self._stops.append(self.runner.close)
+        self.local_lambda = LocalLambda(
+            self.runner._executor,  # the runner has no public accessor for its executor
+            durable_function=AGENT_FUNCTION,
+            functions={
+                SLACK_FUNCTION: lambda e, c: self._handlers[SLACK_FUNCTION](e, c),
+                API_FUNCTION: lambda e, c: self._handlers[API_FUNCTION](e, c),
+            },
+            region=REGION,
+        )
+        threading.Thread(target=self.local_lambda.serve_forever, daemon=True).start()
+        self._stops.append(self.local_lambda.server_close)
+        self._stops.append(self.local_lambda.shutdown)
+        os.environ["AWS_ENDPOINT_URL_LAMBDA"] = self.local_lambda.url
+        self._rearm(store)
+
+    def _wire(self, door: Any) -> None:
+        from agent.api import handler as api_handler
+        from slack_app.lambda_handler import handler as slack_handler
+
+        self._handlers[SLACK_FUNCTION] = slack_handler
+        self._handlers[API_FUNCTION] = api_handler
+
+    def _rearm(self, store: Any) -> None:
+        """The local runner keeps its timers in memory: after a restart, arm them again.
+
+        Retries and waits come back from the store (``_schedule_earliest_pending``, private:
+        the runner has no public way). Approval expiries come from our own table: each
+        pending approval times out at its ``expires_at`` as it would have without the restart.
+        """
+        executor = self.runner._executor
+        for execution in store.list_all():
+            if not execution.is_complete:
+                executor._schedule_earliest_pending(execution.durable_execution_arn)
+        for arn, callback_id, approval_id, expires_at in _pending_callbacks():
+            delay = max(0.0, (expires_at - datetime.now(UTC)).total_seconds())
+            timer = threading.Timer(
+                delay, self._expire, args=(executor, arn, callback_id, approval_id)
+            )
+            timer.daemon = True
+            timer.start()
+            self._timers.append(timer)
+
+    @staticmethod
+    def _expire(executor: Any, arn: str, callback_id: str, approval_id: str) -> None:
+        store = _store()
+        record = store.get_approval(approval_id)
+        if record is not None and record.state == "pending":
+            executor._on_callback_timeout(arn, callback_id)
+
+    def _start_socket_mode(self) -> None:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        from slack_app.app import build_app
+        from slack_app.config import SlackSettings
+
+        app_token = os.environ.get("SLACK_APP_TOKEN", "")
+        handler = SocketModeHandler(build_app(SlackSettings.from_env()), app_token)
+        handler.connect()  # type: ignore[no-untyped-call]
+        self._stops.append(handler.close)
+
+
+def _store() -> Any:
+    import boto3
+
+    from agent.store import Store
+
+    table = boto3.resource("dynamodb").Table(os.environ["SIGNOFF_TABLE"])
+    return Store(table)
+
+
+def _ensure_table(name: str) -> None:
+    import boto3
+
+    from agent.store import create_table
+
+    client = boto3.client("dynamodb")
+    if name not in client.list_tables()["TableNames"]:
+        create_table(client, name)
+
+
+def _pending_callbacks() -> Iterator[tuple[str, str, str, datetime]]:
+    """(execution ARN, callback id, approval id, expiry) of every approval still waiting."""
+    store = _store()
+    for record in store.pending_approvals(limit=1000):
+        run = store.get_run(record.run_id) or {}
+        callback_id = store.get_callback_id(record.approval_id)
+        if run.get("execution_arn") and callback_id:
+            expires = datetime.fromisoformat(record.expires_at)
+            yield run["execution_arn"], callback_id, record.approval_id, expires

@@ -1,0 +1,1 @@
+"""The local Slack page (index.html, app.js), served by localdev.local_slack."""

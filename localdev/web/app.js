@@ -1,0 +1,294 @@
+// The local Slack page: polls /workspace/state, renders channels, threads, Block Kit and
+// modals, and sends what you do to /workspace/*, which signs it and calls the app as Slack does.
+"use strict";
+
+const POLL_MS = 400;
+const page = {
+  user: localStorage.getItem("signoff.user") || "UALICE",
+  channel: localStorage.getItem("signoff.channel") || "CGENERAL",
+  threadTs: null,
+  state: null,
+  shownVersion: -1,
+  shownViewKey: null,
+};
+const $ = (id) => document.getElementById(id);
+
+// ---- Slack's mrkdwn (and the markdown block's subset) to HTML -------------------------------
+function escapeHtml(text) {
+  return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+
+function personName(id) {
+  const s = page.state;
+  if (!s) return id;
+  if (id === s.bot.id) return s.bot.name;
+  const person = s.people.find((p) => p.id === id);
+  return person ? person.name : id;
+}
+
+function mrkdwn(text) {
+  const tokens = [];
+  const keep = (html) => `\u0000${tokens.push(html) - 1}\u0000`;
+  let out = String(text || "")
+    .replace(/```([\s\S]*?)```/g, (_, code) => keep(`<pre>${escapeHtml(code.trim())}</pre>`))
+    .replace(/`([^`\n]+)`/g, (_, code) => keep(`<code>${escapeHtml(code)}</code>`))
+    .replace(/<@([UW][A-Z0-9]+)>/g, (_, id) => keep(`<b>@${escapeHtml(personName(id))}</b>`))
+    .replace(/<!date\^(\d+)\^[^|>]*\|([^>]+)>/g, (_, epoch) => keep(escapeHtml(new Date(Number(epoch) * 1000).toLocaleString())))
+    .replace(/<!(here|channel|everyone)>/g, (_, who) => keep(`<b>@${who}</b>`))
+    .replace(/<#C[A-Z0-9]+\|([^>]+)>/g, (_, name) => keep(`<b>#${escapeHtml(name)}</b>`))
+    .replace(/<(https?:[^|>]+)\|([^>]+)>/g, (_, url, label) => keep(`<a href="${escapeHtml(url)}">${escapeHtml(label)}</a>`))
+    .replace(/<(https?:[^>]+)>/g, (_, url) => keep(`<a href="${escapeHtml(url)}">${escapeHtml(url)}</a>`));
+  out = escapeHtml(out)
+    .replace(/&amp;(lt|gt|amp);/g, "&$1;")
+    .replace(/\*\*([^*\n]+)\*\*/g, "<b>$1</b>")
+    .replace(/(^|[\s(])\*([^*\n]+)\*/g, "$1<b>$2</b>")
+    .replace(/(^|[\s(])_([^_\n]+)_/g, "$1<i>$2</i>")
+    .replace(/(^|[\s(])~([^~\n]+)~/g, "$1<s>$2</s>")
+    .replace(/^(?:&gt;|>) ?(.*)$/gm, "<blockquote>$1</blockquote>")
+    .replace(/^#{1,3} (.*)$/gm, "<b>$1</b>")
+    .replace(/\n/g, "<br>");
+  return out.replace(/\u0000(\d+)\u0000/g, (_, i) => tokens[Number(i)]);
+}
+
+function textObject(obj) {
+  if (!obj) return "";
+  return obj.type === "mrkdwn" ? mrkdwn(obj.text) : escapeHtml(obj.text).replace(/\n/g, "<br>");
+}
+
+// ---- Block Kit ------------------------------------------------------------------------------
+function el(tag, attrs = {}, html = "") {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value !== undefined && value !== null) node.setAttribute(key, value);
+  }
+  if (html) node.innerHTML = html;
+  return node;
+}
+
+function button(element, onClick) {
+  const node = el("button", { type: "button", class: element.style || "", "data-action-id": element.action_id });
+  node.textContent = element.text ? element.text.text : "Button";
+  node.addEventListener("click", () => onClick(element));
+  return node;
+}
+
+function renderBlock(block, onAction) {
+  const wrap = el("div", { class: `block ${block.type}` });
+  switch (block.type) {
+    case "header":
+      wrap.append(el("h3", {}, escapeHtml(block.text.text)));
+      break;
+    case "section":
+      if (block.text) wrap.append(el("div", {}, textObject(block.text)));
+      if (block.fields) {
+        const grid = el("div", { class: "fields" });
+        block.fields.forEach((f) => grid.append(el("div", {}, textObject(f))));
+        wrap.append(grid);
+      }
+      if (block.accessory && block.accessory.type === "button") wrap.append(button(block.accessory, (e) => onAction(block, e)));
+      break;
+    case "context":
+      wrap.className += " context";
+      (block.elements || []).forEach((e) => {
+        if (e.type === "image") wrap.append(el("img", { src: e.image_url, alt: e.alt_text, width: 16, height: 16 }));
+        else wrap.append(el("span", {}, textObject(e)));
+      });
+      break;
+    case "divider":
+      wrap.append(el("hr"));
+      break;
+    case "markdown":
+      wrap.append(el("div", {}, mrkdwn(block.text)));
+      break;
+    case "image":
+      wrap.append(el("img", { src: block.image_url, alt: block.alt_text, style: "max-width: 360px" }));
+      break;
+    case "actions": {
+      wrap.className += " actions";
+      (block.elements || []).filter((e) => e.type === "button").forEach((e) => wrap.append(button(e, (x) => onAction(block, x))));
+      break;
+    }
+    case "rich_text": {
+      const text = (block.elements || []).flatMap((s) => s.elements || []).map((e) => e.text || "").join("");
+      wrap.append(el("div", {}, escapeHtml(text)));
+      break;
+    }
+    default:
+      wrap.append(el("div", { class: "context" }, `[${escapeHtml(block.type)} block]`));
+  }
+  return wrap;
+}
+
+// ---- Messages and threads -------------------------------------------------------------------
+function renderMessage(message, channel, { ephemeral = false } = {}) {
+  const node = el("div", { class: `message${ephemeral ? " ephemeral" : ""}`, "data-ts": message.ts || message.message_ts });
+  const who = message.user && !ephemeral ? personName(message.user) : personName(page.state.bot.id);
+  node.append(el("span", { class: "who" }, escapeHtml(who)));
+  if (ephemeral) node.append(el("span", { class: "only-you" }, "Only visible to you"));
+  const blocks = message.blocks || [];
+  if (blocks.length === 0) node.append(el("div", { class: "text" }, mrkdwn(message.text)));
+  const onAction = (block, element) => act("/workspace/click", {
+    channel, ts: message.ts, action: { action_id: element.action_id, block_id: block.block_id, value: element.value, text: element.text },
+  });
+  blocks.forEach((b) => node.append(renderBlock(b, onAction)));
+  return node;
+}
+
+function renderChannel() {
+  const s = page.state;
+  const channel = s.channels.find((c) => c.id === page.channel) || s.channels[0];
+  page.channel = channel.id;
+  $("channel-title").textContent = `# ${channel.name}`;
+  const ephemerals = s.ephemerals.filter((e) => e.channel === channel.id);
+  const roots = channel.messages.filter((m) => !m.thread_ts || m.thread_ts === m.ts);
+  const items = [
+    ...roots.map((m) => ({ ts: m.ts, node: () => renderThread(m, channel, ephemerals) })),
+    ...ephemerals.filter((e) => !e.thread_ts).map((e) => ({ ts: e.message_ts, node: () => renderMessage(e, channel.id, { ephemeral: true }) })),
+  ].sort((a, b) => Number(a.ts) - Number(b.ts));
+  const box = $("messages");
+  const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+  box.replaceChildren(...items.map((i) => i.node()));
+  if (atBottom) box.scrollTop = box.scrollHeight;
+  $("target").textContent = page.threadTs ? "Replying in thread (Esc to leave)" : `Message #${channel.name}`;
+}
+
+function renderThread(root, channel, ephemerals) {
+  const group = el("div", { class: "group" });
+  group.append(renderMessage(root, channel.id));
+  const replies = channel.messages.filter((m) => m.thread_ts === root.ts && m.ts !== root.ts);
+  const threadEphemerals = ephemerals.filter((e) => e.thread_ts === root.ts);
+  if (replies.length || threadEphemerals.length) {
+    const thread = el("div", { class: "thread", "data-thread": root.ts });
+    [...replies.map((m) => ({ ts: m.ts, node: renderMessage(m, channel.id) })),
+     ...threadEphemerals.map((e) => ({ ts: e.message_ts, node: renderMessage(e, channel.id, { ephemeral: true }) }))]
+      .sort((a, b) => Number(a.ts) - Number(b.ts)).forEach((i) => thread.append(i.node));
+    group.append(thread);
+  }
+  const reply = el("button", { type: "button", class: "reply-link" }, replies.length ? `Reply in thread (${replies.length})` : "Reply in thread");
+  reply.addEventListener("click", () => { page.threadTs = root.ts; renderChannel(); $("composer-text").focus(); });
+  group.append(reply);
+  return group;
+}
+
+// ---- Modals ---------------------------------------------------------------------------------
+function renderModal(errors = {}) {
+  const view = page.state.view;
+  const root = $("modal-root");
+  const key = view ? `${view.id}:${view.hash}` : null;
+  if (key === page.shownViewKey && !Object.keys(errors).length) return;
+  page.shownViewKey = key;
+  if (!view) { root.replaceChildren(); return; }
+  const modal = el("div", { class: "modal", role: "dialog", "aria-label": view.title.text });
+  modal.append(el("h2", {}, escapeHtml(view.title.text)));
+  const body = el("div", { class: "body" });
+  for (const block of view.blocks || []) {
+    if (block.type !== "input") { body.append(renderBlock(block, () => {})); continue; }
+    const element = block.element || {};
+    const id = `input-${block.block_id}-${element.action_id}`;
+    body.append(el("label", { for: id }, escapeHtml(block.label.text)));
+    const input = el(element.multiline ? "textarea" : "input", {
+      id, rows: element.multiline ? 8 : null, placeholder: element.placeholder ? element.placeholder.text : null,
+      "data-block-id": block.block_id, "data-action-id": element.action_id,
+    });
+    input.value = element.initial_value || "";
+    body.append(input);
+    if (block.hint) body.append(el("div", { class: "hint" }, textObject(block.hint)));
+    if (errors[block.block_id]) body.append(el("div", { class: "field-error", role: "alert" }, escapeHtml(errors[block.block_id])));
+  }
+  modal.append(body);
+  const footer = el("footer");
+  const close = el("button", { type: "button" }, escapeHtml(view.close ? view.close.text : "Cancel"));
+  close.addEventListener("click", () => act("/workspace/close", { view_id: view.id }));
+  const submit = el("button", { type: "button", class: "primary" }, escapeHtml(view.submit ? view.submit.text : "Submit"));
+  submit.addEventListener("click", () => submitModal(view, modal));
+  footer.append(close, submit);
+  modal.append(footer);
+  const backdrop = el("div", { class: "backdrop" });
+  backdrop.append(modal);
+  root.replaceChildren(backdrop);
+}
+
+async function submitModal(view, modal) {
+  const values = {};
+  modal.querySelectorAll("[data-block-id]").forEach((input) => {
+    values[input.dataset.blockId] = { ...(values[input.dataset.blockId] || {}), [input.dataset.actionId]: input.value };
+  });
+  const answer = await act("/workspace/submit", { view_id: view.id, values });
+  if (answer && answer.errors) {
+    const kept = {};
+    modal.querySelectorAll("[data-block-id]").forEach((i) => { kept[i.id] = i.value; });
+    page.shownViewKey = null;
+    renderModal(answer.errors);
+    Object.entries(kept).forEach(([id, value]) => { const i = document.getElementById(id); if (i) i.value = value; });
+  }
+}
+
+// ---- Talking to the server ------------------------------------------------------------------
+async function act(path, body) {
+  $("error").textContent = "";
+  try {
+    const response = await fetch(path, {
+      method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ user: page.user, ...body }),
+    });
+    const answer = await response.json();
+    if (!answer.ok && answer.error) $("error").textContent = answer.error;
+    await poll(true);
+    return answer;
+  } catch (err) {
+    $("error").textContent = `The local stack did not answer: ${err}`;
+    return null;
+  }
+}
+
+async function poll(force = false) {
+  try {
+    const response = await fetch(`/workspace/state?user=${encodeURIComponent(page.user)}`);
+    const state = await response.json();
+    if (!force && page.state && state.version === page.shownVersion && state.me === page.state.me) return;
+    page.state = state;
+    page.shownVersion = state.version;
+    render();
+  } catch (err) {
+    $("error").textContent = `The local stack did not answer: ${err}`;
+  }
+}
+
+function render() {
+  const s = page.state;
+  const select = $("as-user");
+  if (select.options.length !== s.people.length) {
+    select.replaceChildren(...s.people.map((p) => el("option", { value: p.id }, `${escapeHtml(p.name)} (${escapeHtml(p.role)})`)));
+  }
+  select.value = page.user;
+  $("role").textContent = s.people.find((p) => p.id === page.user).role;
+  $("command-hint").textContent = s.command;
+  $("channels").replaceChildren(...s.channels.map((c) => {
+    const b = el("button", { type: "button", class: "channel", "aria-current": String(c.id === page.channel) }, `# ${escapeHtml(c.name)}`);
+    b.addEventListener("click", () => { page.channel = c.id; page.threadTs = null; localStorage.setItem("signoff.channel", c.id); renderChannel(); });
+    return b;
+  }));
+  renderChannel();
+  renderModal();
+}
+
+$("as-user").addEventListener("change", (event) => {
+  page.user = event.target.value;
+  localStorage.setItem("signoff.user", page.user);
+  page.shownViewKey = null;
+  poll(true);
+});
+
+$("composer-text").addEventListener("keydown", async (event) => {
+  if (event.key === "Escape") { page.threadTs = null; renderChannel(); return; }
+  if (event.key !== "Enter" || event.shiftKey) return;
+  event.preventDefault();
+  const box = event.target;
+  const text = box.value;
+  if (!text.trim()) return;
+  box.value = "";
+  await act("/workspace/send", { channel: page.channel, text, thread_ts: page.threadTs });
+});
+
+poll(true);
+setInterval(poll, POLL_MS);

@@ -1,0 +1,92 @@
+"""The local Slack page in a real browser (Debian's Chromium, driven by Playwright)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.localdev.conftest import BOB, DevProcess
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+WAIT_MS = 30_000
+expect.set_options(timeout=WAIT_MS)  # a run takes seconds; the default is 5
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"no Chromium at {CHROMIUM}: `make test` installs it (Debian's chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, dev: DevProcess) -> Iterator[Page]:
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto(dev.url + "/")
+    yield page
+    context.close()
+
+
+def send(page: Page, text: str) -> None:
+    composer = page.get_by_label("Message")
+    composer.fill(text)
+    composer.press("Enter")
+
+
+def test_a_task_typed_in_the_page_goes_through_an_approval(page: Page) -> None:
+    task = "greet the new hire"
+    send(page, f"/agent {task}")
+    expect(page.get_by_text(f"On it: {task}")).to_be_visible()
+    run = page.locator(".group", has_text=f"asked: {task}")
+    card = run.locator(".message", has_text="Approval needed")
+    expect(card.get_by_role("button", name="Approve")).to_be_visible()
+
+    page.get_by_label("Acting as").select_option(BOB)
+    expect(page.get_by_text(f"On it: {task}")).to_have_count(0)  # alice's ephemeral, not bob's
+    card.get_by_role("button", name="Approve").click()
+
+    expect(card.get_by_text("Approved by @bob")).to_be_visible()
+    expect(card).not_to_contain_text("<!date")  # Slack's date tokens are rendered
+    expect(card.get_by_role("button")).to_have_count(0)  # locked: no buttons left
+    final_post = run.locator(".thread > .message").last  # delivered after the card
+    expect(final_post).to_contain_text(f"Draft: {task}")
+    expect(final_post.get_by_role("button")).to_have_count(0)
+
+
+def test_edit_in_a_modal_delivers_the_edited_text(page: Page) -> None:
+    task = "announce the offsite"
+    send(page, f"/agent {task}")
+    card = page.locator(".group", has_text=f"asked: {task}").locator(
+        ".message", has_text="Approval needed"
+    )
+    page.get_by_label("Acting as").select_option(BOB)
+    card.get_by_role("button", name="Edit").click()
+
+    modal = page.get_by_role("dialog")
+    field = modal.locator("textarea")
+    expect(field).to_have_value(re.compile(re.escape(task)))
+    field.fill("The offsite is on Friday. Bring a jacket.")
+    modal.locator("button.primary").click()  # the modal's submit
+
+    expect(modal).to_have_count(0)
+    delivered = page.locator(".group", has_text=f"asked: {task}").get_by_text(
+        "The offsite is on Friday. Bring a jacket.", exact=True
+    )
+    expect(delivered).to_be_visible()

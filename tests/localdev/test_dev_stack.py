@@ -1,0 +1,173 @@
+"""``signoff dev`` end to end over HTTP: Slack in, approvals, the HTTP API, a restart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.localdev.conftest import (
+    ALICE,
+    BOB,
+    CAROL,
+    DevProcess,
+    buttons,
+    text_of,
+    wait_for,
+)
+
+
+def final_post(dev: DevProcess, task: str) -> str:
+    """The answer the run delivered in its thread (a reply with no buttons, after the card)."""
+
+    def find() -> str | None:
+        thread = dev.thread_of(ALICE, task)
+        delivered = [m for m in thread[1:] if m["text"].startswith("Draft:")]
+        return text_of(delivered[-1]) if delivered else None
+
+    return str(wait_for(find, f"the final post for {task!r}"))
+
+
+def test_health_and_the_local_slack_page_are_served(dev: DevProcess) -> None:
+    assert dev.request("GET", "/healthz") == (200, {"ready": True})
+    status, _ = dev.request("GET", "/nowhere")
+    assert status == 404
+    state = dev.state(ALICE)
+    assert [p["id"] for p in state["people"]] == [ALICE, BOB, CAROL]
+    assert state["command"] == "/agent"
+
+
+def test_slash_command_to_final_post_with_an_approval_in_the_middle(dev: DevProcess) -> None:
+    task = "draft a hello to the team"
+    dev.command(ALICE, f"/agent {task}")
+    assert wait_for(lambda: f"On it: {task}" in dev.ephemerals(ALICE), "the ack")
+    assert f"On it: {task}" not in dev.ephemerals(BOB)  # ephemeral: for the requester only
+
+    card = dev.card(ALICE, task)
+    assert buttons(card) == ["Approve", "Edit", "Request changes", "Reject"]
+    assert "offline" in text_of(card).lower()  # the offline model says so on its cards
+
+    dev.click(CAROL, card, "Approve")  # not an approver: refused, the run keeps waiting
+    refused = wait_for(
+        lambda: [e for e in dev.ephemerals(CAROL) if "not one of the approvers" in e],
+        "carol's refusal",
+    )
+    assert refused
+    assert buttons(dev.card(ALICE, task)) == buttons(card)
+
+    dev.click(ALICE, card, "Approve")  # the requester may not approve their own run
+    assert wait_for(
+        lambda: [e for e in dev.ephemerals(ALICE) if "you started this run" in e], "alice's refusal"
+    )
+
+    dev.click(BOB, card, "Approve")
+    locked = wait_for(
+        lambda: next(
+            (m for m in dev.thread_of(ALICE, task) if m["ts"] == card["ts"] and not buttons(m)),
+            None,
+        ),
+        "the locked card",
+    )
+    assert "decided by bob" in text_of(locked)
+    assert task in final_post(dev, task)
+
+
+def test_edit_opens_a_modal_for_the_clicker_only_and_its_text_is_delivered(
+    dev: DevProcess,
+) -> None:
+    task = "write the release note"
+    dev.command(ALICE, f"/agent {task}")
+    card = dev.card(ALICE, task)
+    dev.click(BOB, card, "Edit")
+    view = wait_for(lambda: dev.state(BOB)["view"], "bob's modal")
+    assert dev.state(ALICE)["view"] is None
+    field = next(b for b in view["blocks"] if b["type"] == "input")
+    assert task in field["element"]["initial_value"]
+
+    edited = "Release 1.2 is out: faster approvals."
+    answer = dev.act(
+        "submit",
+        BOB,
+        view_id=view["id"],
+        values={field["block_id"]: {field["element"]["action_id"]: edited}},
+    )
+    assert answer == {"ok": True}
+    assert dev.state(BOB)["view"] is None
+    assert wait_for(
+        lambda: any(edited in text_of(m) for m in dev.thread_of(ALICE, task)),
+        "the edited answer in the thread",
+    )
+
+
+def test_request_changes_needs_feedback_and_shows_the_field_error(dev: DevProcess) -> None:
+    task = "summarise the incident"
+    dev.command(ALICE, f"/agent {task}")
+    card = dev.card(ALICE, task)
+    dev.click(BOB, card, "Request changes")
+    view = wait_for(lambda: dev.state(BOB)["view"], "the feedback modal")
+    field = next(b for b in view["blocks"] if b["type"] == "input")
+    blank = {field["block_id"]: {field["element"]["action_id"]: "   "}}
+
+    answer = dev.act("submit", BOB, view_id=view["id"], values=blank)
+
+    assert answer["ok"] is False
+    assert field["block_id"] in answer["errors"]
+    assert dev.state(BOB)["view"] is not None  # still open, as in Slack
+
+
+def test_the_http_api_answers_with_the_local_token_only(dev: DevProcess) -> None:
+    status, body = dev.request("POST", "/runs", {"task": "check the build"})
+    assert status == 401
+
+    status, body = dev.api("POST", "/runs", {"task": "check the build", "requester": "svc"})
+    assert status == 202, body
+    run_id = body["run_id"]
+
+    def waiting() -> dict[str, object] | None:
+        _, run = dev.api("GET", f"/runs/{run_id}")
+        return run if run and run.get("pending_approvals") else None
+
+    run = wait_for(waiting, "the run to wait for approval")
+    assert run["status"] == "waiting_for_approval"
+    approval_id = run["pending_approvals"][0]["approval_id"]
+    status, body = dev.api(
+        "POST", f"/approvals/{approval_id}/decision", {"decision": "approve", "by": "UBOB"}
+    )
+    assert status == 200, body
+    done = wait_for(
+        lambda: (r := dev.api("GET", f"/runs/{run_id}")[1]) and r["status"] == "succeeded" and r,
+        "the run to succeed",
+    )
+    assert "check the build" in done["result"]
+
+
+def test_a_waiting_run_survives_a_restart_then_is_approved(tmp_path: Path) -> None:
+    task = "plan the migration"
+    first = DevProcess(tmp_path / "data").start()
+    try:
+        first.command(ALICE, f"/agent {task}")
+        card = first.card(ALICE, task)
+    finally:
+        assert first.stop() == 0, first.output()
+    assert not processes_using(tmp_path / "data")  # Ctrl-C left nothing behind (dynalite)
+
+    second = DevProcess(tmp_path / "data", port=first.port).start()
+    try:
+        assert first.log.exists()
+        again = second.card(ALICE, task)
+        assert again["ts"] == card["ts"]
+        second.click(BOB, again, "Approve")
+        assert task in final_post(second, task)
+    finally:
+        assert second.stop() == 0, second.output()
+
+
+def processes_using(path: Path) -> list[str]:
+    """Command lines of live processes that name ``path`` (e.g. dynalite's --path)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if str(path) in text:
+            found.append(text)
+    return found

@@ -1,0 +1,74 @@
+"""The local Slack's own rules, and what ``signoff dev`` sets in the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from localdev.local_slack import LocalSlack
+from localdev.stack import LocalSecrets, local_environment
+
+TOKEN = "xoxb-local-test"
+
+
+def local_slack(tmp_path: Path) -> LocalSlack:
+    return LocalSlack(
+        tmp_path / "slack.json",
+        events_url="http://127.0.0.1:9/slack/events",
+        public_url="http://127.0.0.1:9",
+        signing_secret="s3cret",
+        bot_token=TOKEN,
+        slash_command="/agent",
+    )
+
+
+def test_the_web_api_wants_the_bot_token(tmp_path: Path) -> None:
+    slack = local_slack(tmp_path)
+    assert slack.web_api("auth.test", {}, None) == {"ok": False, "error": "not_authed"}
+    assert slack.web_api("auth.test", {}, "xoxb-other") == {"ok": False, "error": "invalid_auth"}
+    assert slack.web_api("auth.test", {}, TOKEN)["ok"] is True
+
+
+def test_a_modal_needs_a_trigger_the_workspace_issued(tmp_path: Path) -> None:
+    slack = local_slack(tmp_path)
+    view = {"type": "modal", "title": {"type": "plain_text", "text": "Edit"}, "blocks": []}
+    answer = slack.web_api("views.open", {"trigger_id": "made-up", "view": view}, TOKEN)
+    assert answer == {"ok": False, "error": "invalid_trigger_id"}
+
+
+def test_what_the_app_posts_is_kept_across_a_restart(tmp_path: Path) -> None:
+    slack = local_slack(tmp_path)
+    posted = slack.web_api("chat.postMessage", {"channel": "CGENERAL", "text": "hi"}, TOKEN)
+    slack.web_api(
+        "chat.postEphemeral", {"channel": "CGENERAL", "user": "UBOB", "text": "psst"}, TOKEN
+    )
+
+    again = local_slack(tmp_path)
+
+    general = next(c for c in again.state_for("UALICE")["channels"] if c["id"] == "CGENERAL")
+    assert [m["ts"] for m in general["messages"]] == [posted["ts"]]
+    assert again.state_for("UALICE")["ephemerals"] == []
+    assert [e["text"] for e in again.state_for("UBOB")["ephemerals"]] == ["psst"]
+    later = again.web_api("chat.postMessage", {"channel": "CGENERAL", "text": "later"}, TOKEN)
+    assert float(later["ts"]) > float(posted["ts"])  # ts keep increasing after a reload
+
+
+def test_dev_points_handlers_at_local_parts_but_keeps_what_is_set() -> None:
+    secrets = LocalSecrets("signing", "xoxb-local-x", "api-token")
+    env = local_environment(
+        {"SLACK_BOT_TOKEN": "xoxb-mine"},
+        public_url="http://127.0.0.1:3000",
+        local_secrets=secrets,
+        local_slack=True,
+    )
+    assert env["SLACK_API_URL"] == "http://127.0.0.1:3000/api/"
+    assert env["SIGNOFF_API_TOKEN"] == "api-token"
+    assert env["APPROVERS"] == "UBOB"
+    assert "SLACK_BOT_TOKEN" not in env  # already set: kept
+
+
+def test_another_slack_gets_no_local_slack_settings() -> None:
+    secrets = LocalSecrets("signing", "xoxb-local-x", "api-token")
+    env = local_environment(
+        {}, public_url="http://127.0.0.1:3000", local_secrets=secrets, local_slack=False
+    )
+    assert not {"SLACK_API_URL", "SLACK_BOT_TOKEN", "APPROVERS"} & env.keys()
