@@ -69,7 +69,7 @@ class HttpApiParts:
     @property
     def url(self) -> str:
         """The stage's base URL, ending in ``/``."""
-        return self.stage.url
+        return str(self.stage.url)
 
 
 def http_api(
