@@ -34,7 +34,9 @@ def outcomes_entry(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def feedback_entry(feedback: str) -> dict[str, Any]:
-    return {"kind": "user_text", "text": load_prompt("revise_draft", feedback=feedback)}
+    """A reviewer's feedback (``feedback`` marks it for agent.caching's TTL choice)."""
+    text = load_prompt("revise_draft", feedback=feedback)
+    return {"kind": "user_text", "text": text, "feedback": True}
 
 
 def build_messages(transcript: list[dict[str, Any]], resolve: Resolve) -> list[dict[str, Any]]:

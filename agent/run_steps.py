@@ -13,6 +13,7 @@ from aws_durable_execution_sdk_python import StepContext, durable_step
 
 from agent import cards, progress
 from agent.blobs import spill, unspill
+from agent.caching import history_ttl, with_breakpoints
 from agent.clock import now_iso
 from agent.deps import AgentDeps
 from agent.history import build_messages
@@ -95,12 +96,19 @@ def model_turn(
     """One streamed model turn; large text blocks are spilled so the checkpoint stays small."""
     progress.show(deps, run.run_id, turn=turn, phase="thinking", tools={})
     resolve = lambda value: unspill(value, blobs=deps.blobs)  # noqa: E731
+    system, tools, messages = with_breakpoints(
+        [{"type": "text", "text": load_prompt("system")}],
+        deps.tools.schemas(),
+        build_messages(transcript, resolve),
+        ttl=history_ttl(transcript),
+        explicit_ttl=deps.model.name == "anthropic",  # Bedrock: the default TTL only
+    )
     request = ModelRequest(
         model=deps.settings.model,
         max_tokens=deps.settings.max_tokens,
-        system=[{"type": "text", "text": load_prompt("system")}],
-        tools=deps.tools.schemas(),
-        messages=build_messages(transcript, resolve),
+        system=system,
+        tools=tools,
+        messages=messages,
     )
     reply = deps.model.complete(request)
     reply["content"] = [

@@ -4,7 +4,9 @@ Measures, for runs of N turns (each: one model step and a map of 3 tool calls, r
 outputs with some over 100 KB, then a draft approved at the end):
 - ``turn_overhead_ms``: wall time per turn, and its ratio to the SDK's bare floor (a handler
   doing the same operations with no work inside) measured in the same process;
-- ``checkpoint_bytes_per_turn_N`` and ``max_operation_bytes``: bytes the run checkpointed.
+- ``checkpoint_bytes_per_turn_N`` and ``max_operation_bytes``: bytes the run checkpointed;
+- ``cache_prefix_ratio``: over the 10-turn run, the mean share of each request's input (turn 2
+  on) that repeats, byte for byte, the previous request up to one of its cache breakpoints.
 
 Run with ``make bench`` (``python -m bench.agent_turns`` from the repo root); results are
 merged into ``bench/results.json``.
@@ -12,6 +14,7 @@ merged into ``bench/results.json``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -28,6 +31,7 @@ from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestR
 from pydantic import BaseModel
 
 from agent.approvals import approval_id_for
+from agent.caching import strip_breakpoints
 from agent.config import Settings
 from agent.deps import AgentDeps
 from agent.handler import build_handler
@@ -51,8 +55,10 @@ class ScriptedModel:
 
     def __init__(self, turns: int) -> None:
         self.turns = turns
+        self.requests: list[ModelRequest] = []
 
     def complete(self, request: ModelRequest) -> dict[str, Any]:
+        self.requests.append(request)
         turn = sum(1 for m in request.messages if m["role"] == "assistant")
         usage = {
             "input_tokens": 1000,
@@ -143,7 +149,41 @@ def agent_run(turns: int) -> dict[str, float]:
         approver.join()
         assert json.loads(result.result or "{}")["status"] == "delivered", result.error
         sizes = checkpoint_bytes(runner, arn)
-    return {"seconds": elapsed, "bytes": sum(sizes), "max_op": max(sizes), "ops": len(sizes)}
+    requests = deps.model.requests  # type: ignore[attr-defined]
+    shares = [cached_prefix_share(a, b) for a, b in itertools.pairwise(requests)]
+    return {
+        "seconds": elapsed,
+        "bytes": sum(sizes),
+        "max_op": max(sizes),
+        "ops": len(sizes),
+        "cache_prefix": statistics.mean(shares),
+    }
+
+
+def _blocks(request: ModelRequest) -> list[Any]:
+    """The request's input in the order the API caches it: tools, system, message blocks."""
+    blocks: list[Any] = [*request.tools, *request.system]
+    for message in request.messages:
+        blocks += [(message["role"], block) for block in message["content"]]
+    return blocks
+
+
+def _has_breakpoint(block: Any) -> bool:
+    return "cache_control" in (block[1] if isinstance(block, tuple) else block)
+
+
+def cached_prefix_share(before: ModelRequest, after: ModelRequest) -> float:
+    """Bytes of ``after`` inside the longest prefix it shares with ``before`` that ends at one
+    of ``before``'s breakpoints, over all of ``after``'s input bytes."""
+    old, new = _blocks(before), _blocks(after)
+    sizes = [len(json.dumps(strip_breakpoints(b), sort_keys=True)) for b in new]
+    cached = 0
+    for index, (was, now) in enumerate(zip(old, new, strict=False)):
+        if strip_breakpoints(was) != strip_breakpoints(now):
+            break
+        if _has_breakpoint(was):
+            cached = index + 1
+    return sum(sizes[:cached]) / sum(sizes)
 
 
 def bare_floor(turns: int) -> float:
@@ -193,6 +233,8 @@ def main() -> None:
             metrics["max_operation_bytes"] = max(
                 metrics.get("max_operation_bytes", 0), runs[0]["max_op"]
             )
+            if turns == 10:
+                metrics["cache_prefix_ratio"] = round(runs[0]["cache_prefix"], 3)
         metrics["turn_overhead_ms"] = metrics["turn_overhead_ms_10"]
         metrics["turn_overhead_ratio"] = round(
             metrics["turn_overhead_ms_10"] / metrics["turn_floor_ms_10"], 2

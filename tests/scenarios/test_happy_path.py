@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from typing import Any
 
 from pydantic import BaseModel
 
+from agent.caching import strip_breakpoints
 from agent.tools import ToolRegistry, default_registry
 from tests.fakes.slack import FakeSlack
 from tests.scenarios.claude_scripts import CHANNEL, by_turn, calls, draft, tool_results, tool_use
@@ -84,6 +86,29 @@ def test_every_request_streams_with_client_retries_off(make_harness: HarnessFact
     assert request["system"][0]["text"].startswith("You are signoff")
     assert [t["name"] for t in request["tools"]] == ["read_slack_history", "post_slack_message"]
     assert harness.claude_headers()[0].get("x-stainless-retry-count") == "0"
+
+
+def test_each_request_marks_cache_breakpoints_on_a_byte_identical_history(
+    make_harness: HarnessFactory,
+) -> None:
+    script = by_turn(
+        calls(tool_use("t0", "lookup", topic="a")),
+        calls(tool_use("t1", "lookup", topic="b")),
+        draft("Both looked up."),
+    )
+    harness = make_harness(script, tools=registry_with_rendezvous(1))
+    arn = harness.start(task="look both up")
+    harness.decide(harness.approval(arn, "review-2"), "approve")
+    requests = harness.claude_requests()
+    assert len(requests) == 3
+    for before, after in itertools.pairwise(requests):
+        assert after["system"][-1]["cache_control"] == {"type": "ephemeral", "ttl": "1h"}
+        assert after["tools"][-1]["cache_control"] == {"type": "ephemeral", "ttl": "1h"}
+        end = len(before["messages"]) - 1
+        assert after["messages"][end]["content"][-1]["cache_control"]["ttl"] == "5m"
+        assert strip_breakpoints(after["messages"][: end + 1]) == strip_breakpoints(
+            before["messages"]
+        )
 
 
 def test_the_bedrock_provider_streams_through_anthropics_bedrock_client(
