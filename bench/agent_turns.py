@@ -164,12 +164,8 @@ def _blocks(request: ModelRequest) -> list[Any]:
     """The request's input in the order the API caches it: tools, system, message blocks."""
     blocks: list[Any] = [*request.tools, *request.system]
     for message in request.messages:
-        blocks += [(message["role"], block) for block in message["content"]]
+        blocks += [{"role": message["role"], **block} for block in message["content"]]
     return blocks
-
-
-def _has_breakpoint(block: Any) -> bool:
-    return "cache_control" in (block[1] if isinstance(block, tuple) else block)
 
 
 def cached_prefix_share(before: ModelRequest, after: ModelRequest) -> float:
@@ -181,7 +177,7 @@ def cached_prefix_share(before: ModelRequest, after: ModelRequest) -> float:
     for index, (was, now) in enumerate(zip(old, new, strict=False)):
         if strip_breakpoints(was) != strip_breakpoints(now):
             break
-        if _has_breakpoint(was):
+        if "cache_control" in was:
             cached = index + 1
     return sum(sizes[:cached]) / sum(sizes)
 

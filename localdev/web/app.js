@@ -26,6 +26,14 @@ function personName(id) {
   return person ? person.name : id;
 }
 
+// The emoji the app's messages use, by Slack shortcode.
+const EMOJI = {
+  white_check_mark: "\u2705", x: "\u274C", white_circle: "\u26AA", warning: "\u26A0\uFE0F",
+  stop_sign: "\u{1F6D1}", octagonal_sign: "\u{1F6D1}", robot_face: "\u{1F916}", raised_hand: "\u270B",
+  pencil2: "\u270F\uFE0F", no_entry_sign: "\u{1F6AB}", leftwards_arrow_with_hook: "\u21A9\uFE0F",
+  hourglass_flowing_sand: "\u23F3", hourglass: "\u231B", arrows_counterclockwise: "\u{1F504}",
+};
+
 function mrkdwn(text) {
   const tokens = [];
   const keep = (html) => `\u0000${tokens.push(html) - 1}\u0000`;
@@ -46,7 +54,8 @@ function mrkdwn(text) {
     .replace(/(^|[\s(])~([^~\n]+)~/g, "$1<s>$2</s>")
     .replace(/^(?:&gt;|>) ?(.*)$/gm, "<blockquote>$1</blockquote>")
     .replace(/^#{1,3} (.*)$/gm, "<b>$1</b>")
-    .replace(/\n/g, "<br>");
+    .replace(/\n/g, "<br>")
+    .replace(/:([a-z0-9_]+):/g, (code, name) => EMOJI[name] || code);
   return out.replace(/\u0000(\d+)\u0000/g, (_, i) => tokens[Number(i)]);
 }
 
