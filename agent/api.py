@@ -179,6 +179,8 @@ def run_view(control: ControlPlane, run_id: str) -> RunView:
         pending_approvals=pending,
         decisions=decisions,
         usage=run.get("usage"),
+        usage_by_model=run.get("usage_by_model"),
+        cost_usd=run.get("cost_usd"),
         result=_result_text(execution),
     )
 

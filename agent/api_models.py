@@ -77,6 +77,10 @@ class RunView(BaseModel):
     pending_approvals: list[ApprovalView] = []
     decisions: list[dict[str, Any]] = []
     usage: dict[str, int] | None = None
+    usage_by_model: dict[str, dict[str, float]] | None = None
+    cost_usd: float | None = Field(
+        default=None, description="What the run's model calls cost, from agent.pricing"
+    )
     result: str | None = None
 
 

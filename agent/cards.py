@@ -103,6 +103,7 @@ class RunProgress:
     phase: Phase
     tools: tuple[ToolProgress, ...] = ()
     note: str | None = None
+    usage: str | None = None  # tokens and cost, once the run has ended
     offline_model: bool = False
 
 
@@ -331,6 +332,8 @@ def progress_message(progress: RunProgress, *, status_hint: str) -> Message:
         blocks.append(_section("\n".join(_tool_line(tool) for tool in progress.tools)))
     if progress.note:
         blocks.append(_context(fit(progress.note, 1000)))
+    if progress.usage:
+        blocks.append(_context(f"Usage: {fit(progress.usage, 300)}"))
     if progress.offline_model:
         blocks.append(_context(OFFLINE_NOTICE))
     run = f"Run `{fit(progress.run_id, 64)}` · asked by {mention(progress.requester)}"

@@ -32,6 +32,7 @@ from agent.deps import AgentDeps
 from agent.llm import model_retry_strategy
 from agent.loop import CallTools, ContinueTurn, EndRun, ReviewDraft, RunState, next_action
 from agent.models import RunInfo, parse_run_request
+from agent.pricing import ledger
 from agent.prompts import prompts_version
 from agent.run_steps import deliver, finish, model_turn, open_run
 from agent.secrets import with_secrets
@@ -157,11 +158,22 @@ def end_run(
         "text": text,
         "turns": state.turn + 1,
         "decisions": state.decisions,
-        "usage": {"turns": state.usage, "total": state.total_usage()},
+        "usage": usage_of(state),
         "prompts_version": prompts_version(),
     }
     context.step(finish(deps, run, result), name="finish")
     return result
+
+
+def usage_of(state: RunState) -> dict[str, Any]:
+    """Tokens per turn, per model and in total, and what they cost."""
+    costs = ledger(state.usage)
+    return {
+        "turns": state.usage,
+        "total": state.total_usage(),
+        "models": costs["models"],
+        "cost_usd": costs["cost_usd"],
+    }
 
 
 def _worst_turn_operations() -> int:

@@ -89,8 +89,15 @@ def reply_from_message(message: Any) -> dict[str, Any]:
             "output_tokens": usage.output_tokens,
             "cache_read_input_tokens": usage.cache_read_input_tokens or 0,
             "cache_creation_input_tokens": usage.cache_creation_input_tokens or 0,
+            "cache_creation_1h_input_tokens": _written_for_an_hour(usage),
         },
     }
+
+
+def _written_for_an_hour(usage: Any) -> int:
+    """Tokens written to the 1-hour cache (priced apart), when the API breaks them out."""
+    split = getattr(usage, "cache_creation", None)
+    return int(getattr(split, "ephemeral_1h_input_tokens", 0) or 0)
 
 
 def build_model(settings: Settings, *, read_only_tools: frozenset[str]) -> ModelClient:

@@ -21,7 +21,7 @@ _write_lock = threading.Lock()
 
 
 def show(deps: AgentDeps, run_id: str, **fields: Any) -> None:
-    """Set run fields (turn, phase, note, tools) and re-render the progress message."""
+    """Set run fields (turn, phase, note, usage_line...) and re-render the progress message."""
     with _write_lock:
         try:
             record = deps.store.update_run(run_id, **fields)
@@ -59,6 +59,7 @@ def _render(deps: AgentDeps, record: dict[str, Any]) -> None:
         phase=record.get("phase", "thinking"),
         tools=tuple(ToolProgress(name=entry["name"], state=entry["state"]) for entry in tools),
         note=record.get("note"),
+        usage=record.get("usage_line"),
         offline_model=deps.offline_model,
     )
     message = progress_message(progress, status_hint=deps.settings.status_hint(record["run_id"]))

@@ -19,6 +19,7 @@ from agent.deps import AgentDeps
 from agent.history import build_messages
 from agent.llm import ModelRequest
 from agent.models import RunInfo, RunRequest
+from agent.pricing import describe_usage
 from agent.prompts import load_prompt, prompts_version
 from agent.slack_messages import post_or_update
 
@@ -185,7 +186,10 @@ def finish(_: StepContext, deps: AgentDeps, run: RunInfo, result: dict[str, Any]
         note=result["note"],
         finished_at=now_iso(),
         usage=result["usage"]["total"],
+        usage_by_model=result["usage"]["models"],
+        cost_usd=result["usage"]["cost_usd"],
         decisions=result["decisions"],
     )
     phase = "finished" if delivered else "stopped"
-    progress.show(deps, run.run_id, phase=phase, note=result["note"])
+    spent = describe_usage(result["usage"]["total"], result["usage"]["cost_usd"])
+    progress.show(deps, run.run_id, phase=phase, note=result["note"], usage_line=spent)

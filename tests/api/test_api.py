@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from agent.approvals import approval_id_for
 from tests.api.conftest import ApiClient, ApiFactory
 from tests.scenarios.claude_scripts import by_turn, draft
@@ -45,6 +47,10 @@ def test_start_decide_and_read_a_run_without_slack(make_api: ApiFactory) -> None
     assert view["status"] == "succeeded" and view["result"] == "The answer."
     assert [d["decision"] for d in view["decisions"]] == ["approve"]
     assert view["usage"]["output_tokens"] > 0
+    assert view["cost_usd"] > 0
+    assert sum(m["cost_usd"] for m in view["usage_by_model"].values()) == pytest.approx(
+        view["cost_usd"], abs=1e-6
+    )
 
 
 def test_the_same_idempotency_key_returns_the_same_run(make_api: ApiFactory) -> None:

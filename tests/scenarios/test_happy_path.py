@@ -7,9 +7,11 @@ import json
 import threading
 from typing import Any
 
+import pytest
 from pydantic import BaseModel
 
 from agent.caching import strip_breakpoints
+from agent.pricing import turn_cost
 from agent.tools import ToolRegistry, default_registry
 from tests.fakes.slack import FakeSlack
 from tests.scenarios.claude_scripts import CHANNEL, by_turn, calls, draft, tool_results, tool_use
@@ -69,6 +71,11 @@ def test_three_tool_calls_run_in_parallel_then_the_approved_draft_is_delivered(
     assert any(update.count("lookup` done") == 3 for update in progress_updates)
     assert any("waiting for approval" in update for update in progress_updates)
     assert "finished" in progress_updates[-1]
+    spent = output["usage"]["cost_usd"]
+    assert spent == pytest.approx(sum(turn_cost(t["model"], t) for t in output["usage"]["turns"]))
+    assert spent > 0
+    assert f"${spent:.4f}" in progress_updates[-1]  # the thread shows what the run cost
+    assert float(run["cost_usd"]) == pytest.approx(spent)
 
     thread = fake_slack.thread(CHANNEL, card.thread_ts or "")
     final = thread[-1]
