@@ -24,6 +24,7 @@ from agent.decisions import Decision, decision_to_json, parse_decision
 from agent.deps import AgentDeps
 from agent.models import ApprovalKind, ApprovalRecord, OnTimeout, RunInfo
 from agent.slack_messages import post_or_update
+from agent.telemetry import AGENT_SERVICE, COUNT, emit
 from agent.tools.registry import ApprovalPolicy
 
 # Operations one gate adds: the wait's context, callback and submitter step, then a settle step.
@@ -180,6 +181,7 @@ def expire_gate(deps: AgentDeps, approval_id: str) -> str:
     """Mark the gate expired and say so on its card; returns when it expired."""
     expired_at = now_iso()
     record = deps.store.settle_approval(approval_id, state="expired")
+    emit(AGENT_SERVICE, {"ApprovalsExpired": (1, COUNT)}, kind=record.kind)
     _update_card(deps, record, cards.expired_card(record, expired_at=expired_at))
     return expired_at
 

@@ -11,6 +11,7 @@ Branches depend only on step and callback results, so every replay takes the sam
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from functools import cache
@@ -31,11 +32,12 @@ from agent.decisions import Approve, Edit, Reject, Revise, decision_to_json
 from agent.deps import AgentDeps
 from agent.llm import model_retry_strategy
 from agent.loop import CallTools, ContinueTurn, EndRun, ReviewDraft, RunState, next_action
-from agent.models import RunInfo, parse_run_request
+from agent.models import RunInfo, RunRequest, parse_run_request
 from agent.pricing import ledger
 from agent.prompts import prompts_version
 from agent.run_steps import deliver, finish, model_turn, open_run
 from agent.secrets import with_secrets
+from agent.telemetry import agent_logger
 from agent.tool_calls import operations_per_tool_call, run_tool_calls
 from agent.tools.registry import ApprovalPolicy
 
@@ -49,10 +51,12 @@ def build_handler(make_deps: Callable[[], AgentDeps]) -> Callable[..., Any]:
 
     @durable_execution
     def handler(event: dict[str, Any], context: DurableContext) -> dict[str, Any]:
+        context.set_logger(agent_logger())
         request = parse_run_request(event)
         deps = make_deps()
         arn = context.execution_context.durable_execution_arn
         run = RunInfo(**context.step(open_run(deps, request, arn), name="open-run"))
+        context.logger.info("run started", extra=_started_fields(run, request))
         state = RunState.start(request, run.run_id)
         state.count(1)
         while True:
@@ -68,6 +72,7 @@ def build_handler(make_deps: Callable[[], AgentDeps]) -> Callable[..., Any]:
                 config=MODEL_STEP,
             )
             state.add_reply(reply)
+            context.logger.info("model turn", extra=_turn_fields(run, state.turn, reply))
             state.count(1)
             match next_action(reply):
                 case CallTools(calls=calls):
@@ -151,18 +156,39 @@ def end_run(
     text: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Build the run's result, record it and tell the thread; the handler returns it."""
-    result = {
+    usage = usage_of(state)
+    result: dict[str, Any] = {
         "run_id": run.run_id,
         "status": status,
         "note": note,
         "text": text,
         "turns": state.turn + 1,
         "decisions": state.decisions,
-        "usage": usage_of(state),
+        "usage": usage,
         "prompts_version": prompts_version(),
     }
     context.step(finish(deps, run, result), name="finish")
+    ended = {"run_id": run.run_id, "status": status, "cost_usd": usage["cost_usd"]}
+    context.logger.info("run ended", extra=ended)
     return result
+
+
+def _started_fields(run: RunInfo, request: RunRequest) -> dict[str, Any]:
+    fields = {"run_id": run.run_id, "requester": run.requester, "source": request.source}
+    if agent_logger().log_level <= logging.DEBUG:  # the task is the user's words: debug only
+        fields["task"] = request.task
+    return fields
+
+
+def _turn_fields(run: RunInfo, turn: int, reply: dict[str, Any]) -> dict[str, Any]:
+    calls = [b["name"] for b in reply["content"] if b.get("type") == "tool_use"]
+    usage = reply["usage"]
+    return {"run_id": run.run_id, "turn": turn, "stop_reason": reply["stop_reason"]} | {
+        "tool_calls": calls,
+        "input_tokens": usage["input_tokens"],
+        "output_tokens": usage["output_tokens"],
+        "cache_read_input_tokens": usage["cache_read_input_tokens"],
+    }
 
 
 def usage_of(state: RunState) -> dict[str, Any]:

@@ -19,9 +19,10 @@ from agent.deps import AgentDeps
 from agent.history import build_messages
 from agent.llm import ModelRequest
 from agent.models import RunInfo, RunRequest
-from agent.pricing import describe_usage
+from agent.pricing import describe_usage, turn_cost
 from agent.prompts import load_prompt, prompts_version
 from agent.slack_messages import post_or_update
+from agent.telemetry import AGENT_SERVICE, COUNT, NONE, emit
 
 
 def run_id_for(request: RunRequest, execution_arn: str) -> str:
@@ -54,6 +55,8 @@ def open_run(
     }
     run = deps.store.ensure_run(fresh)
     seen_before = run is not fresh
+    if not seen_before:
+        emit(AGENT_SERVICE, {"RunsStarted": (1, COUNT)}, source=request.source)
     thread_ts, progress_ts = run.get("thread_ts"), run.get("progress_ts")
     if request.channel and deps.slack is not None and thread_ts is None:
         opened = cards.run_opened_message(
@@ -112,11 +115,25 @@ def model_turn(
         messages=messages,
     )
     reply = deps.model.complete(request)
+    _count_tokens(reply)
     reply["content"] = [
         _spill_text_block(block, deps, key=f"{run.run_id}/llm-{turn}-{index}.txt")
         for index, block in enumerate(reply["content"])
     ]
     return reply
+
+
+def _count_tokens(reply: dict[str, Any]) -> None:
+    """Tokens and dollars per model turn; a retried turn did spend them again."""
+    usage, model = reply["usage"], str(reply.get("model") or "unknown")
+    values = {
+        "InputTokens": (usage["input_tokens"], COUNT),
+        "OutputTokens": (usage["output_tokens"], COUNT),
+        "CacheReadTokens": (usage["cache_read_input_tokens"], COUNT),
+        "CacheWriteTokens": (usage["cache_creation_input_tokens"], COUNT),
+        "CostUSD": (turn_cost(model, usage), NONE),
+    }
+    emit(AGENT_SERVICE, values, model=model)
 
 
 def _spill_text_block(block: dict[str, Any], deps: AgentDeps, *, key: str) -> dict[str, Any]:
@@ -190,6 +207,8 @@ def finish(_: StepContext, deps: AgentDeps, run: RunInfo, result: dict[str, Any]
         cost_usd=result["usage"]["cost_usd"],
         decisions=result["decisions"],
     )
+    ended = {"RunsEnded": (1, COUNT)} | ({"RunsSucceeded": (1, COUNT)} if delivered else {})
+    emit(AGENT_SERVICE, ended, status=result["status"])
     phase = "finished" if delivered else "stopped"
     spent = describe_usage(result["usage"]["total"], result["usage"]["cost_usd"])
     progress.show(deps, run.run_id, phase=phase, note=result["note"], usage_line=spent)

@@ -24,6 +24,7 @@ from agent.decisions import Decision, Edit, Revise, decision_to_json
 from agent.errors import SignoffError
 from agent.models import ApprovalRecord, RunRequest
 from agent.store import Store
+from agent.telemetry import CONTROL_SERVICE, COUNT, SECONDS, emit
 
 CLAIM_LEASE_SECONDS = 30
 
@@ -147,10 +148,14 @@ class ControlPlane:
             if callback_closed(err):
                 return Closed("this approval is closed: it expired or was already decided")
             self.store.release_claim(approval_id, owner=owner)
+            emit(CONTROL_SERVICE, {"CallbackSendFailures": (1, COUNT)})
             raise
         record = self.store.settle_approval(
             approval_id, state="decided", decision=decision_to_json(decision)
         )
+        waited = (datetime.now(UTC) - datetime.fromisoformat(record.created_at)).total_seconds()
+        decided = {"ApprovalsDecided": (1, COUNT), "DecisionLatency": (waited, SECONDS)}
+        emit(CONTROL_SERVICE, decided, decision=decision.decision)
         self._show(record, cards.decided_card(record, decision, decider_name=decision.decider.name))
         return Decided(record=record, decision=decision)
 
