@@ -91,6 +91,11 @@ def _banner(stack: DevStack) -> str:
         lines.insert(2, f"  local Slack        {url}/   (open it in a browser)")
     if stack.options.socket_mode:
         lines.append("  Socket Mode        connected to your workspace")
+    if stack.options.host not in ("127.0.0.1", "localhost", "::1"):
+        lines.append(
+            f"  warning: listening on {stack.options.host}: anyone who can reach this port "
+            "can use the local Slack page as any of its people"
+        )
     lines.append("Ctrl-C stops everything.")
     return "\n".join(lines)
 

@@ -121,7 +121,7 @@ class DevStack:
         self.server = front.serve(door, self.options.host, self.options.port)
         self._stops.append(self.server.server_close)
         self._start_runner()
-        self._wire(door)
+        self._wire()
         if self.options.socket_mode:
             self._start_socket_mode()
         door.ready.set()
@@ -209,7 +209,8 @@ class DevStack:
         os.environ["AWS_ENDPOINT_URL_LAMBDA"] = self.local_lambda.url
         self._rearm(store)
 
-    def _wire(self, door: Any) -> None:
+    def _wire(self) -> None:
+        """The handlers, imported now that the environment points at the local parts."""
         from agent.api import handler as api_handler
         from slack_app.lambda_handler import handler as slack_handler
 
