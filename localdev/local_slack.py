@@ -184,6 +184,8 @@ class LocalSlack:
         text = text.strip()
         if not text:
             raise AppError("Type a message or a command.")
+        if channel not in self.workspace.channels:
+            raise AppError(f"There is no channel {channel!r} here.")
         if text.startswith("/"):
             return self._command(user, channel, text)
         mentioned = f"@{BOT_NAME}" in text or f"<@{BOT_USER}>" in text

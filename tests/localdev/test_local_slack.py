@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from localdev.local_slack import LocalSlack
+import pytest
+
+from localdev.local_slack import AppError, LocalSlack
 from localdev.stack import LocalSecrets, local_environment
 
 TOKEN = "xoxb-local-test"
@@ -33,6 +35,14 @@ def test_a_modal_needs_a_trigger_the_workspace_issued(tmp_path: Path) -> None:
     view = {"type": "modal", "title": {"type": "plain_text", "text": "Edit"}, "blocks": []}
     answer = slack.web_api("views.open", {"trigger_id": "made-up", "view": view}, TOKEN)
     assert answer == {"ok": False, "error": "invalid_trigger_id"}
+
+
+def test_the_composer_refuses_empty_text_and_unknown_channels(tmp_path: Path) -> None:
+    slack = local_slack(tmp_path)
+    with pytest.raises(AppError, match="Type a message"):
+        slack.send("UALICE", "CGENERAL", "   ", None)
+    with pytest.raises(AppError, match="no channel 'CNOPE'"):
+        slack.send("UALICE", "CNOPE", "hello", None)
 
 
 def test_what_the_app_posts_is_kept_across_a_restart(tmp_path: Path) -> None:
