@@ -24,7 +24,7 @@ from agent.decisions import Decision, Edit, Revise, decision_to_json
 from agent.errors import SignoffError
 from agent.models import ApprovalRecord, RunRequest
 from agent.store import Store
-from agent.telemetry import CONTROL_SERVICE, COUNT, SECONDS, emit
+from agent.telemetry import CALLBACK_SEND_FAILURES, CONTROL_SERVICE, COUNT, SECONDS, emit
 
 CLAIM_LEASE_SECONDS = 30
 
@@ -148,7 +148,7 @@ class ControlPlane:
             if callback_closed(err):
                 return Closed("this approval is closed: it expired or was already decided")
             self.store.release_claim(approval_id, owner=owner)
-            emit(CONTROL_SERVICE, {"CallbackSendFailures": (1, COUNT)})
+            emit(CONTROL_SERVICE, {CALLBACK_SEND_FAILURES: (1, COUNT)})
             raise
         record = self.store.settle_approval(
             approval_id, state="decided", decision=decision_to_json(decision)

@@ -25,6 +25,8 @@ CONTROL_SERVICE = "signoff-control"
 COUNT = "Count"
 SECONDS = "Seconds"
 NONE = "None"
+# The stack alarms on this one (infra.alarms).
+CALLBACK_SEND_FAILURES = "CallbackSendFailures"
 
 _logger = logging.getLogger(__name__)
 

@@ -12,21 +12,14 @@ from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from agent.telemetry import CALLBACK_SEND_FAILURES, CONTROL_SERVICE, NAMESPACE
 from infra.http_api import HttpApiParts
 
 PERIOD = Duration.minutes(5)
-METRIC_NAMESPACE = "signoff"
-CALLBACK_FAILURES = "CallbackSendFailures"
-# botocore's message for a failed call names the operation. A CallbackTimeoutException means
-# "already decided or expired": agent.runs answers the clicker and it is not a failure.
-CALLBACK_FAILURE_PATTERN = (
-    '"when calling the SendDurableExecutionCallbackSuccess operation" -"CallbackTimeoutException"'
-)
 
 
 @dataclass(frozen=True)
@@ -36,7 +29,6 @@ class Watched:
     agent: lambda_.Function
     slack: lambda_.Function
     api: lambda_.Function
-    control_logs: tuple[logs.ILogGroup, ...]  # where callbacks are sent from
     http: HttpApiParts
 
 
@@ -69,7 +61,7 @@ def add_alarms(scope: Construct, watched: Watched, topic: sns.ITopic) -> list[cl
     alarms = [
         _alarm(scope, "FailedRunsAlarm", _failed_runs(watched.agent),
                "A run ended FAILED or TIMED_OUT (see the agent's logs and execution history)"),
-        _alarm(scope, "CallbackSendFailuresAlarm", _callback_failures(scope, watched.control_logs),
+        _alarm(scope, "CallbackSendFailuresAlarm", _callback_failures(),
                "Resuming a run with a decision failed: the clicker's decision did not reach it"),
         _alarm(scope, "SlackErrorsAlarm", watched.slack.metric_errors(period=PERIOD),
                "The Slack function raised: a user got no answer or a lazy listener failed"),
@@ -120,20 +112,14 @@ def _failed_runs(agent: lambda_.Function) -> cloudwatch.IMetric:
     )
 
 
-def _callback_failures(
-    scope: Construct, log_groups: tuple[logs.ILogGroup, ...]
-) -> cloudwatch.IMetric:
-    """A metric filter on each log group the control plane writes to, one shared metric."""
-    for index, log_group in enumerate(log_groups):
-        logs.MetricFilter(
-            scope,
-            f"CallbackFailureFilter{index}",
-            log_group=log_group,
-            filter_pattern=logs.FilterPattern.literal(CALLBACK_FAILURE_PATTERN),
-            metric_namespace=METRIC_NAMESPACE,
-            metric_name=CALLBACK_FAILURES,
-            metric_value="1",
-        )
+def _callback_failures() -> cloudwatch.IMetric:
+    """agent.runs' EMF metric: resuming a run failed for any reason but "already closed"
+    (that one is an answer to the clicker, not a failure). Written by the Slack and the API
+    function alike."""
     return cloudwatch.Metric(
-        namespace=METRIC_NAMESPACE, metric_name=CALLBACK_FAILURES, statistic="Sum", period=PERIOD
+        namespace=NAMESPACE,
+        metric_name=CALLBACK_SEND_FAILURES,
+        dimensions_map={"service": CONTROL_SERVICE},
+        statistic="Sum",
+        period=PERIOD,
     )

@@ -226,7 +226,6 @@ class SignoffStack(Stack):
             agent=self.agent.function,
             slack=self.slack.function,
             api=self.api.function,
-            control_logs=(self.slack.log_group, self.api.log_group),
             http=self.http,
         )
 

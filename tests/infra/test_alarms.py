@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.alarms import CALLBACK_FAILURE_PATTERN, CALLBACK_FAILURES, METRIC_NAMESPACE
+from agent.telemetry import CALLBACK_SEND_FAILURES, CONTROL_SERVICE, NAMESPACE
 from tests.infra.conftest import Synthesized
 
 
@@ -37,30 +37,11 @@ def test_failed_runs_count_failed_and_timed_out_executions(default: Synthesized)
         assert _dimension(metric) == agent
 
 
-def test_callback_send_failures_are_counted_from_both_control_plane_logs(
-    default: Synthesized,
-) -> None:
-    filters = default.resources("AWS::Logs::MetricFilter").values()
-    groups = {f["Properties"]["LogGroupName"]["Ref"] for f in filters}
-    assert groups == {
-        default.lid(default.stack.slack.log_group),
-        default.lid(default.stack.api.log_group),
-    }
-    for metric_filter in filters:
-        assert metric_filter["Properties"]["FilterPattern"] == CALLBACK_FAILURE_PATTERN
-        (transform,) = metric_filter["Properties"]["MetricTransformations"]
-        assert (transform["MetricNamespace"], transform["MetricName"]) == (
-            METRIC_NAMESPACE,
-            CALLBACK_FAILURES,
-        )
+def test_callback_send_failures_alarm_on_the_control_planes_metric(default: Synthesized) -> None:
     alarm = _alarm(default, "CallbackSendFailuresAlarm")
-    assert (alarm["Namespace"], alarm["MetricName"]) == (METRIC_NAMESPACE, CALLBACK_FAILURES)
-
-
-def test_callback_pattern_matches_botocore_errors_but_not_already_decided() -> None:
-    # botocore's ClientError text; CallbackTimeoutException is the "already closed" answer.
-    assert "SendDurableExecutionCallbackSuccess operation" in CALLBACK_FAILURE_PATTERN
-    assert '-"CallbackTimeoutException"' in CALLBACK_FAILURE_PATTERN
+    assert (alarm["Namespace"], alarm["MetricName"]) == (NAMESPACE, CALLBACK_SEND_FAILURES)
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": CONTROL_SERVICE}]
+    default.template.resource_count_is("AWS::Logs::MetricFilter", 0)
 
 
 def test_slack_errors_and_every_functions_throttles_alarm(default: Synthesized) -> None:
