@@ -7,6 +7,7 @@ does, in both directions, as a WSGI app (so any WSGI server, or a test client, c
 from __future__ import annotations
 
 import base64
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -32,6 +33,7 @@ REASONS = {
     422: "Unprocessable Entity",
     500: "Internal Server Error",
     502: "Bad Gateway",
+    503: "Service Unavailable",
 }
 
 
@@ -74,20 +76,10 @@ class ApiGateway:
         path = environ.get("PATH_INFO") or "/"
         target = next((h for prefix, h in self.routes if path.startswith(prefix)), None)
         if target is None:
-            return _answer(
-                start_response,
-                404,
-                {"content-type": "application/json"},
-                b'{"message":"Not Found"}',
-            )
+            return answer_json(start_response, 404, {"message": "Not Found"})
         length = int(environ.get("CONTENT_LENGTH") or 0)
         if length > MAX_BODY_BYTES:
-            return _answer(
-                start_response,
-                413,
-                {"content-type": "application/json"},
-                b'{"message":"Request Entity Too Large"}',
-            )
+            return answer_json(start_response, 413, {"message": "Request Entity Too Large"})
         body = environ["wsgi.input"].read(length) if length else b""
         headers = {
             key[5:].replace("_", "-"): value
@@ -109,7 +101,7 @@ class ApiGateway:
         data = (
             base64.b64decode(payload) if response.get("isBase64Encoded") else str(payload).encode()
         )
-        return _answer(
+        return answer(
             start_response,
             int(response.get("statusCode", 200)),
             response.get("headers") or {},
@@ -117,9 +109,16 @@ class ApiGateway:
         )
 
 
-def _answer(
+def answer_json(start_response: StartResponse, status: int, body: Any) -> list[bytes]:
+    """A JSON response (the local stack's own routes answer with these too)."""
+    headers = {"content-type": "application/json; charset=utf-8"}
+    return answer(start_response, status, headers, json.dumps(body).encode())
+
+
+def answer(
     start_response: StartResponse, status: int, headers: dict[str, str], body: bytes
 ) -> list[bytes]:
+    """Start a WSGI response with its reason phrase and Content-Length."""
     header_list = [
         (name, str(value)) for name, value in headers.items() if name.lower() != "content-length"
     ]

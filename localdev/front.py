@@ -4,7 +4,6 @@ local Slack, each routed to what serves it in AWS (or stands in for it here).
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -12,7 +11,7 @@ from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from localdev.apigw import ApiGateway
+from localdev.apigw import ApiGateway, answer_json
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 SLACK_EVENTS = "/slack/events"
@@ -38,16 +37,16 @@ class FrontDoor:
         path = environ.get("PATH_INFO") or "/"
         if path == "/healthz":
             status = 200 if self.ready.is_set() else 503
-            return _json(start_response, status, {"ready": self.ready.is_set()})
+            return answer_json(start_response, status, {"ready": self.ready.is_set()})
         if not self.ready.is_set():
-            return _json(start_response, 503, {"message": "starting"})
+            return answer_json(start_response, 503, {"message": "starting"})
         if path == SLACK_EVENTS:
             return self.slack_events(environ, start_response)
         if path.startswith(API_PREFIXES):
             return self.api(environ, start_response)
         if self.local_slack is not None:
             return self.local_slack(environ, start_response)
-        return _json(start_response, 404, {"message": "Not Found"})
+        return answer_json(start_response, 404, {"message": "Not Found"})
 
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
@@ -65,13 +64,3 @@ def serve(app: WsgiApp, host: str, port: int) -> WSGIServer:
     return make_server(
         host, port, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
     )
-
-
-def _json(start_response: Callable[..., Any], status: int, body: dict[str, Any]) -> list[bytes]:
-    data = json.dumps(body).encode()
-    reason = {200: "OK", 404: "Not Found", 503: "Service Unavailable"}[status]
-    start_response(
-        f"{status} {reason}",
-        [("Content-Type", "application/json"), ("Content-Length", str(len(data)))],
-    )
-    return [data]

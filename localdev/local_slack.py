@@ -16,7 +16,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -25,9 +25,9 @@ from urllib.parse import parse_qsl, urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
+from localdev.apigw import StartResponse, answer, answer_json
 from localdev.slack_workspace import BOT_USER, TEAM_ID, SlackError, Workspace, parse_args
 
-StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 JsonObject = dict[str, Any]
 
 APP_ID = "ALOCAL"
@@ -122,15 +122,15 @@ class LocalSlack:
             try:
                 if method in ("views.open", "views.push"):
                     owner = self._trigger_owner(str(args.get("trigger_id") or ""))
-                    answer = self.workspace.call(method, args)
-                    self.view_owners[answer["view"]["id"]] = owner
+                    reply = self.workspace.call(method, args)
+                    self.view_owners[reply["view"]["id"]] = owner
                 else:
-                    answer = self.workspace.call(method, args)
+                    reply = self.workspace.call(method, args)
             except SlackError as err:
                 return {"ok": False, "error": err.error}
             if method not in READ_ONLY_METHODS:
                 self._changed()
-            return {"ok": True, **answer}
+            return {"ok": True, **reply}
 
     def _trigger_owner(self, trigger_id: str) -> str:
         """Who the trigger was made for; Slack refuses triggers older than 3 seconds."""
@@ -223,8 +223,8 @@ class LocalSlack:
             "response_url": f"{self.public_url}/respond/{channel}/{user}",
             "trigger_id": self._trigger(user),
         }
-        answer = self._post(urlencode(form), "application/x-www-form-urlencoded")
-        acked = _ack_text(answer)
+        reply = self._post(urlencode(form), "application/x-www-form-urlencoded")
+        acked = _ack_text(reply)
         if acked:
             self._say(channel, user, acked)
         return {"ok": True}
@@ -303,10 +303,10 @@ class LocalSlack:
             "view": submitted,
             "response_urls": [],
         }
-        answer = self._post(
+        reply = self._post(
             urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
         )
-        response = _json_or_none(answer)
+        response = _json_or_none(reply)
         if response and response.get("response_action") == "errors":
             return {"ok": False, "errors": response.get("errors", {})}
         self.close(user, view_id)
@@ -378,20 +378,21 @@ class LocalSlack:
                 args = parse_args(raw, environ.get("CONTENT_TYPE", ""), environ["QUERY_STRING"])
                 auth = environ.get("HTTP_AUTHORIZATION", "")
                 token = auth.removeprefix("Bearer ") if auth else args.pop("token", None)
-                return _json(start_response, 200, self.web_api(path[5:], args, token))
+                return answer_json(start_response, 200, self.web_api(path[5:], args, token))
             if path.startswith("/respond/") and method == "POST":
                 _, _, channel, user = path.split("/")[:4]
                 self.respond(channel, user, json.loads(raw or b"{}"))
-                return _json(start_response, 200, {"ok": True})
+                return answer_json(start_response, 200, {"ok": True})
             if path.startswith("/workspace/"):
                 return self._page_api(path, method, environ, raw, start_response)
             if path in STATIC_FILES and method == "GET":
                 name, content_type = STATIC_FILES[path]
                 body = resources.files("localdev.web").joinpath(name).read_bytes()
-                return _send(start_response, 200, content_type + "; charset=utf-8", body)
+                headers = {"content-type": content_type + "; charset=utf-8"}
+                return answer(start_response, 200, headers, body)
         except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as err:
-            return _json(start_response, 400, {"ok": False, "error": f"bad request: {err}"})
-        return _json(start_response, 404, {"ok": False, "error": "not_found"})
+            return answer_json(start_response, 400, {"ok": False, "error": f"bad request: {err}"})
+        return answer_json(start_response, 404, {"ok": False, "error": "not_found"})
 
     def _page_api(
         self,
@@ -403,30 +404,34 @@ class LocalSlack:
     ) -> Iterable[bytes]:
         if path == "/workspace/state" and method == "GET":
             query = dict(parse_qsl(environ.get("QUERY_STRING", "")))
-            return _json(start_response, 200, self.state_for(query.get("user", PEOPLE[0].id)))
+            return answer_json(start_response, 200, self.state_for(query.get("user", PEOPLE[0].id)))
         if method != "POST":
-            return _json(start_response, 405, {"ok": False, "error": "method_not_allowed"})
+            return answer_json(start_response, 405, {"ok": False, "error": "method_not_allowed"})
         body = json.loads(raw or b"{}")
         user = str(body.get("user") or "")
         if user not in {p.id for p in PEOPLE}:
-            return _json(start_response, 400, {"ok": False, "error": f"unknown user {user!r}"})
+            return answer_json(
+                start_response, 400, {"ok": False, "error": f"unknown user {user!r}"}
+            )
         try:
             if path == "/workspace/send":
-                answer = self.send(user, body["channel"], body["text"], body.get("thread_ts"))
+                result = self.send(user, body["channel"], body["text"], body.get("thread_ts"))
             elif path == "/workspace/click":
-                answer = self.click(user, body["channel"], body["ts"], body["action"])
+                result = self.click(user, body["channel"], body["ts"], body["action"])
             elif path == "/workspace/submit":
-                answer = self.submit(user, body["view_id"], body.get("values") or {})
+                result = self.submit(user, body["view_id"], body.get("values") or {})
             elif path == "/workspace/close":
                 self.close(user, body["view_id"])
-                answer = {"ok": True}
+                result = {"ok": True}
             else:
-                return _json(start_response, 404, {"ok": False, "error": "not_found"})
+                return answer_json(start_response, 404, {"ok": False, "error": "not_found"})
         except AppError as err:
-            return _json(start_response, 200, {"ok": False, "error": str(err)})
+            return answer_json(start_response, 200, {"ok": False, "error": str(err)})
         except KeyError as err:
-            return _json(start_response, 400, {"ok": False, "error": f"missing {err.args[0]}"})
-        return _json(start_response, 200, answer)
+            return answer_json(
+                start_response, 400, {"ok": False, "error": f"missing {err.args[0]}"}
+            )
+        return answer_json(start_response, 200, result)
 
 
 def _ack_text(body: bytes) -> str:
@@ -443,18 +448,3 @@ def _json_or_none(body: bytes) -> JsonObject | None:
     except json.JSONDecodeError:
         return None
     return parsed if isinstance(parsed, dict) else None
-
-
-def _json(start_response: StartResponse, status: int, body: JsonObject) -> list[bytes]:
-    return _send(start_response, status, "application/json; charset=utf-8", json.dumps(body))
-
-
-def _send(
-    start_response: StartResponse, status: int, content_type: str, body: str | bytes
-) -> list[bytes]:
-    data = body.encode() if isinstance(body, str) else body
-    start_response(
-        f"{status} {'OK' if status < 400 else 'Error'}",
-        [("Content-Type", content_type), ("Content-Length", str(len(data)))],
-    )
-    return [data]
