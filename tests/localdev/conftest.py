@@ -15,7 +15,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +23,11 @@ import pytest
 
 from localdev.dynalite import free_port
 from tests.conftest import LEAKY_NAMES, LEAKY_PREFIXES
+from tests.slack_app.conftest import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 90.0
+WAIT = 30.0  # a run of the whole stack, with its subprocess and dynalite
 ALICE, BOB, CAROL = "UALICE", "UBOB", "UCAROL"
 GENERAL = "CGENERAL"
 
@@ -38,16 +40,6 @@ def clean_env() -> dict[str, str]:
         if not name.startswith(LEAKY_PREFIXES) and name not in LEAKY_NAMES
     }
     return {**env, "PYTHONUNBUFFERED": "1"}
-
-
-def wait_for(probe: Callable[[], Any], what: str, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class DevProcess:
@@ -162,7 +154,7 @@ class DevProcess:
             cards = [m for m in self.thread_of(user, task) if with_button in buttons(m)]
             return cards[-1] if cards else None
 
-        return dict(wait_for(find, f"a card with {with_button} for {task!r}"))
+        return dict(wait_for(find, f"a card with {with_button} for {task!r}", timeout=WAIT))
 
     def click(self, user: str, message: dict[str, Any], label: str) -> dict[str, Any]:
         actions = next(b for b in message["blocks"] if b["type"] == "actions")

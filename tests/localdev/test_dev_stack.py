@@ -8,6 +8,7 @@ from tests.localdev.conftest import (
     ALICE,
     BOB,
     CAROL,
+    WAIT,
     DevProcess,
     buttons,
     text_of,
@@ -23,7 +24,7 @@ def final_post(dev: DevProcess, task: str) -> str:
         delivered = [m for m in thread[1:] if m["text"].startswith("Draft:")]
         return text_of(delivered[-1]) if delivered else None
 
-    return str(wait_for(find, f"the final post for {task!r}"))
+    return str(wait_for(find, f"the final post for {task!r}", timeout=WAIT))
 
 
 def test_health_and_the_local_slack_page_are_served(dev: DevProcess) -> None:
@@ -38,7 +39,7 @@ def test_health_and_the_local_slack_page_are_served(dev: DevProcess) -> None:
 def test_slash_command_to_final_post_with_an_approval_in_the_middle(dev: DevProcess) -> None:
     task = "draft a hello to the team"
     dev.command(ALICE, f"/agent {task}")
-    assert wait_for(lambda: f"On it: {task}" in dev.ephemerals(ALICE), "the ack")
+    assert wait_for(lambda: f"On it: {task}" in dev.ephemerals(ALICE), "the ack", timeout=WAIT)
     assert f"On it: {task}" not in dev.ephemerals(BOB)  # ephemeral: for the requester only
 
     card = dev.card(ALICE, task)
@@ -49,13 +50,16 @@ def test_slash_command_to_final_post_with_an_approval_in_the_middle(dev: DevProc
     refused = wait_for(
         lambda: [e for e in dev.ephemerals(CAROL) if "not one of the approvers" in e],
         "carol's refusal",
+        timeout=WAIT,
     )
     assert refused
     assert buttons(dev.card(ALICE, task)) == buttons(card)
 
     dev.click(ALICE, card, "Approve")  # the requester may not approve their own run
     assert wait_for(
-        lambda: [e for e in dev.ephemerals(ALICE) if "you started this run" in e], "alice's refusal"
+        lambda: [e for e in dev.ephemerals(ALICE) if "you started this run" in e],
+        "alice's refusal",
+        timeout=WAIT,
     )
 
     dev.click(BOB, card, "Approve")
@@ -65,6 +69,7 @@ def test_slash_command_to_final_post_with_an_approval_in_the_middle(dev: DevProc
             None,
         ),
         "the locked card",
+        timeout=WAIT,
     )
     assert "decided by bob" in text_of(locked)
     assert task in final_post(dev, task)
@@ -77,7 +82,7 @@ def test_edit_opens_a_modal_for_the_clicker_only_and_its_text_is_delivered(
     dev.command(ALICE, f"/agent {task}")
     card = dev.card(ALICE, task)
     dev.click(BOB, card, "Edit")
-    view = wait_for(lambda: dev.state(BOB)["view"], "bob's modal")
+    view = wait_for(lambda: dev.state(BOB)["view"], "bob's modal", timeout=WAIT)
     assert dev.state(ALICE)["view"] is None
     field = next(b for b in view["blocks"] if b["type"] == "input")
     assert task in field["element"]["initial_value"]
@@ -94,6 +99,7 @@ def test_edit_opens_a_modal_for_the_clicker_only_and_its_text_is_delivered(
     assert wait_for(
         lambda: any(edited in text_of(m) for m in dev.thread_of(ALICE, task)),
         "the edited answer in the thread",
+        timeout=WAIT,
     )
 
 
@@ -102,7 +108,7 @@ def test_request_changes_needs_feedback_and_shows_the_field_error(dev: DevProces
     dev.command(ALICE, f"/agent {task}")
     card = dev.card(ALICE, task)
     dev.click(BOB, card, "Request changes")
-    view = wait_for(lambda: dev.state(BOB)["view"], "the feedback modal")
+    view = wait_for(lambda: dev.state(BOB)["view"], "the feedback modal", timeout=WAIT)
     field = next(b for b in view["blocks"] if b["type"] == "input")
     blank = {field["block_id"]: {field["element"]["action_id"]: "   "}}
 
@@ -125,7 +131,7 @@ def test_the_http_api_answers_with_the_local_token_only(dev: DevProcess) -> None
         _, run = dev.api("GET", f"/runs/{run_id}")
         return run if run and run.get("pending_approvals") else None
 
-    run = wait_for(waiting, "the run to wait for approval")
+    run = wait_for(waiting, "the run to wait for approval", timeout=WAIT)
     assert run["status"] == "waiting_for_approval"
     approval_id = run["pending_approvals"][0]["approval_id"]
     status, body = dev.api(
@@ -135,6 +141,7 @@ def test_the_http_api_answers_with_the_local_token_only(dev: DevProcess) -> None
     done = wait_for(
         lambda: (r := dev.api("GET", f"/runs/{run_id}")[1]) and r["status"] == "succeeded" and r,
         "the run to succeed",
+        timeout=WAIT,
     )
     assert "check the build" in done["result"]
 
