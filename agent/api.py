@@ -295,6 +295,7 @@ def _api() -> APIGatewayHttpResolver:
         slack=build_slack_client(settings),
         slash_command=settings.slash_command,
         approvers=settings.approvers,
+        lease_seconds=settings.claim_lease_seconds,
     )
     return build_api(settings, control)
 

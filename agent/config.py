@@ -41,6 +41,8 @@ ENV_AWS_REGION = "AWS_REGION"
 ENV_SLASH_COMMAND = "SLASH_COMMAND"
 ENV_AGENT_FUNCTION = "AGENT_FUNCTION"
 ENV_API_TOKEN = "SIGNOFF_API_TOKEN"
+ENV_PUBLIC_URL = "SIGNOFF_PUBLIC_URL"
+ENV_CLAIM_LEASE = "SIGNOFF_CLAIM_LEASE_SECONDS"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,6 +82,8 @@ class Settings:
     slash_command: str = "/agent"
     agent_function: str = "signoff-agent:live"
     api_token: Secret = field(default_factory=lambda: Secret(value=""))
+    public_url: str | None = None
+    claim_lease_seconds: int = 30
 
     def __post_init__(self) -> None:
         if self.llm_provider not in LLM_PROVIDERS:
@@ -96,12 +100,17 @@ class Settings:
             (ENV_TOOL_CONCURRENCY, self.tool_concurrency, 1, 64),
             (ENV_APPROVAL_TIMEOUT, self.approval_timeout_seconds, 1, 31_622_400),
             (ENV_SPILL_BYTES, self.spill_bytes, 1024, 200 * 1024),
+            (ENV_CLAIM_LEASE, self.claim_lease_seconds, 1, 900),
         ):
             if not low <= value <= high:
                 raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
         if not self.slash_command.startswith("/") or " " in self.slash_command:
             raise ConfigError(
                 f"{ENV_SLASH_COMMAND} must look like /agent, got {self.slash_command!r}"
+            )
+        if self.public_url is not None and not self.public_url.startswith(("https://", "http://")):
+            raise ConfigError(
+                f"{ENV_PUBLIC_URL} must be the API's http(s) base URL, got {self.public_url!r}"
             )
 
     @classmethod
@@ -115,22 +124,24 @@ class Settings:
             model=env.get(ENV_AGENT_MODEL) or DEFAULT_MODEL,
             anthropic_api_key=Secret(value=api_key),
             anthropic_base_url=env.get(ENV_ANTHROPIC_BASE_URL) or None,
-            max_tokens=_int(env, ENV_MAX_TOKENS, 4096),
+            max_tokens=env_int(env, ENV_MAX_TOKENS, 4096),
             slack_bot_token=Secret(value=env.get(ENV_SLACK_BOT_TOKEN, "")),
             slack_api_url=env.get(ENV_SLACK_API_URL) or None,
             approvers=parse_id_list(env.get(ENV_APPROVERS, "")),
             allow_self_approval=_bool(env, ENV_ALLOW_SELF_APPROVAL, False),
-            approval_timeout_seconds=_int(env, ENV_APPROVAL_TIMEOUT, 2 * 24 * 3600),
-            max_turns=_int(env, ENV_MAX_TURNS, 20),
-            max_revisions=_int(env, ENV_MAX_REVISIONS, 3),
-            tool_concurrency=_int(env, ENV_TOOL_CONCURRENCY, 4),
+            approval_timeout_seconds=env_int(env, ENV_APPROVAL_TIMEOUT, 2 * 24 * 3600),
+            max_turns=env_int(env, ENV_MAX_TURNS, 20),
+            max_revisions=env_int(env, ENV_MAX_REVISIONS, 3),
+            tool_concurrency=env_int(env, ENV_TOOL_CONCURRENCY, 4),
             table_name=env.get(ENV_TABLE) or "signoff",
             bucket=env.get(ENV_BUCKET) or "signoff-blobs",
-            spill_bytes=_int(env, ENV_SPILL_BYTES, 32 * 1024),
+            spill_bytes=env_int(env, ENV_SPILL_BYTES, 32 * 1024),
             aws_region=env.get(ENV_AWS_REGION) or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             slash_command=env.get(ENV_SLASH_COMMAND) or "/agent",
             agent_function=env.get(ENV_AGENT_FUNCTION) or "signoff-agent:live",
             api_token=Secret(value=env.get(ENV_API_TOKEN, "")),
+            public_url=(env.get(ENV_PUBLIC_URL) or "").rstrip("/") or None,
+            claim_lease_seconds=env_int(env, ENV_CLAIM_LEASE, 30),
         )
 
     def status_hint(self, run_id: str) -> str:
@@ -150,7 +161,8 @@ def parse_id_list(raw: str) -> tuple[str, ...]:
     return ids
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def env_int(env: Mapping[str, str], name: str, default: int) -> int:
+    """A whole-number variable, or ``default`` when unset; ConfigError names a bad value."""
     raw = env.get(name)
     if raw is None or raw.strip() == "":
         return default

@@ -15,7 +15,7 @@ from localdev.apigw import ApiGateway, answer_json
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 SLACK_EVENTS = "/slack/events"
-API_PREFIXES = ("/runs", "/approvals/", "/openapi.json")
+API_PREFIXES = ("/runs", "/approvals/", "/callbacks/", "/usage", "/openapi.json")
 
 _logger = logging.getLogger("signoff.dev")
 

@@ -78,6 +78,7 @@ def local_environment(
         "SIGNOFF_BUCKET": "signoff-blobs",
         "AGENT_FUNCTION": f"{AGENT_FUNCTION}:live",
         "SIGNOFF_API_TOKEN": local_secrets.api_token,
+        "SIGNOFF_PUBLIC_URL": public_url,  # completion URLs for long-running tools
     }
     if local_slack:
         wanted |= {

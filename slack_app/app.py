@@ -55,6 +55,7 @@ def build_app(
             slash_command=settings.slash_command,
             approvers=settings.approvers,
             group_members=groups,
+            lease_seconds=settings.claim_lease_seconds,
         )
 
     register(app, settings, control, tools or default_registry())

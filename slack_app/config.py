@@ -10,11 +10,13 @@ from agent.config import (
     ENV_AGENT_FUNCTION,
     ENV_APPROVERS,
     ENV_AWS_REGION,
+    ENV_CLAIM_LEASE,
     ENV_SLACK_API_URL,
     ENV_SLACK_BOT_TOKEN,
     ENV_SLASH_COMMAND,
     ENV_TABLE,
     Secret,
+    env_int,
     parse_id_list,
 )
 from agent.errors import ConfigError
@@ -31,6 +33,7 @@ class SlackSettings:
     table_name: str = "signoff"
     agent_function: str = "signoff-agent:live"
     aws_region: str = "us-east-1"
+    claim_lease_seconds: int = 30
 
     def __post_init__(self) -> None:
         if not self.signing_secret:
@@ -39,6 +42,8 @@ class SlackSettings:
             raise ConfigError(f"{ENV_SLACK_BOT_TOKEN} is required")
         if not self.slash_command.startswith("/"):
             raise ConfigError(f"{ENV_SLASH_COMMAND} must look like /agent")
+        if not 1 <= self.claim_lease_seconds <= 900:
+            raise ConfigError(f"{ENV_CLAIM_LEASE} must be between 1 and 900")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SlackSettings:
@@ -52,4 +57,5 @@ class SlackSettings:
             table_name=env.get(ENV_TABLE) or "signoff",
             agent_function=env.get(ENV_AGENT_FUNCTION) or "signoff-agent:live",
             aws_region=env.get(ENV_AWS_REGION) or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            claim_lease_seconds=env_int(env, ENV_CLAIM_LEASE, 30),
         )
