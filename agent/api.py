@@ -93,6 +93,8 @@ def build_api(settings: Settings, control: ControlPlane) -> APIGatewayHttpResolv
             source="api",
             run_id=run_id,
             notify=body.notify,
+            budget_usd=body.budget_usd,
+            budget_tokens=body.budget_tokens,
         )
         try:
             control.start_run(request)
@@ -181,6 +183,7 @@ def run_view(control: ControlPlane, run_id: str) -> RunView:
         usage=run.get("usage"),
         usage_by_model=run.get("usage_by_model"),
         cost_usd=run.get("cost_usd"),
+        budget=run.get("budget"),
         result=_result_text(execution),
     )
 

@@ -28,6 +28,18 @@ class StartRun(_Strict):
         default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$"
     )
     notify: bool = Field(default=True, description="Keep a progress message in the Slack thread")
+    budget_usd: float | None = Field(
+        default=None,
+        ge=0,
+        le=100_000,
+        description="Pause for a go-ahead each time the run spends this much (0: no cap)",
+    )
+    budget_tokens: int | None = Field(
+        default=None,
+        ge=0,
+        le=10**10,
+        description="Pause for a go-ahead each time the run uses this many tokens (0: no cap)",
+    )
 
 
 class RunAccepted(BaseModel):
@@ -80,6 +92,9 @@ class RunView(BaseModel):
     usage_by_model: dict[str, dict[str, float]] | None = None
     cost_usd: float | None = Field(
         default=None, description="What the run's model calls cost, from agent.pricing"
+    )
+    budget: dict[str, float] | None = Field(
+        default=None, description="The run's cap per go-ahead: usd and tokens (0: none)"
     )
     result: str | None = None
 

@@ -50,6 +50,7 @@ class Gate:
     supersedes: str | None = None
     call_id: str | None = None
     call_order: int = 0
+    spending: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ def open_gate(
             else gate.policy.allow_self_approval
         ),
         round=gate.round,
-        max_rounds=settings.max_revisions + 1,
+        max_rounds=1 if gate.kind == "budget" else settings.max_revisions + 1,
         tool_name=gate.tool_name,
         arguments=gate.arguments,
         draft=gate.draft,
@@ -131,9 +132,12 @@ def open_gate(
         expires_at=iso_after(timeout),
         on_timeout=gate.policy.on_timeout,
         offline_model=deps.offline_model,
+        spending=gate.spending,
     )
     deps.store.link_approval(run.run_id, approval_id)  # first, so the run lists it once it exists
     stored = deps.store.create_approval(record, callback_id=callback_id)
+    if stored is record:  # the first attempt, not a retried submitter
+        emit(AGENT_SERVICE, {"ApprovalsRequested": (1, COUNT)}, kind=gate.kind)
     if stored.channel and deps.slack is not None:
         card = cards.approval_card(stored, status_hint=settings.status_hint(run.run_id))
         ts = post_or_update(

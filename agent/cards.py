@@ -29,6 +29,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from agent.budget import Budget, describe_budget
 from agent.decisions import Approve, Decision, Edit, Reject, Revise
 from agent.models import ApprovalRecord, OnTimeout
 
@@ -202,12 +203,27 @@ def _body(record: ApprovalRecord) -> list[Block]:
     if record.kind == "tool":
         tool = f"*Tool:* `{fit(_one_line(record.tool_name or '?'), 200)}`\n"
         what = _section(tool + _code(_json(record.arguments), SECTION_LIMIT - len(tool)))
+    elif record.kind == "budget":
+        what = _section(_spending_text(record.spending or {}))
     else:
         what = _section(fit(record.draft or "(empty draft)", SECTION_LIMIT))
     blocks: list[Block] = [HeaderBlock(text=title), what]
     if record.offline_model:
         blocks.append(_context(OFFLINE_NOTICE))
     return blocks
+
+
+def _spending_text(spending: dict[str, Any]) -> str:
+    spent, cap, more = (spending.get(k) or {} for k in ("spent", "cap", "more"))
+    used = f"${float(spent.get('usd', 0)):,.2f} and {int(spent.get('tokens', 0)):,} tokens"
+    return (
+        f"This run has used *{used}*, reaching its cap of {_cap_text(cap)}.\n"
+        f"*Continue with {_cap_text(more)} more?* Stopping ends the run here."
+    )
+
+
+def _cap_text(cap: dict[str, Any]) -> str:
+    return describe_budget(Budget.from_json(cap))
 
 
 def _facts(record: ApprovalRecord) -> str:
@@ -229,6 +245,29 @@ def _buttons(record: ApprovalRecord) -> ActionsBlock:
     reject_confirm = ConfirmObject(
         title="Reject?", text="You will be asked for a reason.", confirm="Reject", deny="Cancel"
     )
+    if record.kind == "budget":
+        more = _cap_text((record.spending or {}).get("more") or {})
+        stop_confirm = ConfirmObject(
+            title="Stop the run?", text="You will be asked why.", confirm="Stop", deny="Cancel"
+        )
+        return ActionsBlock(
+            block_id=ACTIONS_BLOCK_ID,
+            elements=[
+                ButtonElement(
+                    text=f"Continue with {more} more",
+                    action_id=ACTION_APPROVE,
+                    value=value,
+                    style="primary",
+                ),
+                ButtonElement(
+                    text="Stop the run",
+                    action_id=ACTION_REJECT,
+                    value=value,
+                    style="danger",
+                    confirm=stop_confirm,
+                ),
+            ],
+        )
     buttons = [
         ButtonElement(text="Approve", action_id=ACTION_APPROVE, value=value, style="primary"),
         ButtonElement(text="Edit", action_id=ACTION_EDIT, value=value),

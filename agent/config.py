@@ -43,6 +43,11 @@ ENV_AGENT_FUNCTION = "AGENT_FUNCTION"
 ENV_API_TOKEN = "SIGNOFF_API_TOKEN"
 ENV_PUBLIC_URL = "SIGNOFF_PUBLIC_URL"
 ENV_CLAIM_LEASE = "SIGNOFF_CLAIM_LEASE_SECONDS"
+ENV_BUDGET_USD = "AGENT_BUDGET_USD"
+ENV_BUDGET_TOKENS = "AGENT_BUDGET_TOKENS"
+
+# A run pauses for a person's go-ahead each time it spends this much (0: no cap).
+DEFAULT_BUDGET_USD = 5.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,6 +89,8 @@ class Settings:
     api_token: Secret = field(default_factory=lambda: Secret(value=""))
     public_url: str | None = None
     claim_lease_seconds: int = 30
+    budget_usd: float = DEFAULT_BUDGET_USD
+    budget_tokens: int = 0
 
     def __post_init__(self) -> None:
         if self.llm_provider not in LLM_PROVIDERS:
@@ -101,6 +108,8 @@ class Settings:
             (ENV_APPROVAL_TIMEOUT, self.approval_timeout_seconds, 1, 31_622_400),
             (ENV_SPILL_BYTES, self.spill_bytes, 1024, 200 * 1024),
             (ENV_CLAIM_LEASE, self.claim_lease_seconds, 1, 900),
+            (ENV_BUDGET_USD, self.budget_usd, 0, 100_000),
+            (ENV_BUDGET_TOKENS, self.budget_tokens, 0, 10**10),
         ):
             if not low <= value <= high:
                 raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
@@ -142,6 +151,8 @@ class Settings:
             api_token=Secret(value=env.get(ENV_API_TOKEN, "")),
             public_url=(env.get(ENV_PUBLIC_URL) or "").rstrip("/") or None,
             claim_lease_seconds=env_int(env, ENV_CLAIM_LEASE, 30),
+            budget_usd=env_float(env, ENV_BUDGET_USD, DEFAULT_BUDGET_USD),
+            budget_tokens=env_int(env, ENV_BUDGET_TOKENS, 0),
         )
 
     def status_hint(self, run_id: str) -> str:
@@ -170,6 +181,17 @@ def env_int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def env_float(env: Mapping[str, str], name: str, default: float) -> float:
+    """A number variable, or ``default`` when unset; ConfigError names a bad value."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:

@@ -1,6 +1,7 @@
 """The durable agent: Claude in steps, tools in parallel, a person's sign-off before acting.
 
     open-run            save the run, open its Slack thread
+    budget-N            the run spent its budget: a person says whether it goes on
     llm-N               one streamed Claude turn (retried durably on 429/529/5xx)
     tools-N             the turn's tool calls in parallel; gated calls wait for approval
     review-N            the draft waits for approval: approve/edit delivers, revise loops
@@ -27,6 +28,7 @@ from agent.approvals import (
     approval_id_for,
     request_approval,
 )
+from agent.budget import Budget, describe_budget
 from agent.config import Settings
 from agent.decisions import Approve, Edit, Reject, Revise, decision_to_json
 from agent.deps import AgentDeps
@@ -59,6 +61,7 @@ def build_handler(make_deps: Callable[[], AgentDeps]) -> Callable[..., Any]:
         context.logger.info("run started", extra=_started_fields(run, request))
         state = RunState.start(request, run.run_id)
         state.count(1)
+        budget = Budget.from_json(run.budget)
         while True:
             if state.out_of_turns(deps.settings.max_turns):
                 note = f"stopped after {state.turn} turns (the limit) without an approved answer"
@@ -66,6 +69,10 @@ def build_handler(make_deps: Callable[[], AgentDeps]) -> Callable[..., Any]:
             if state.near_operation_limit(_worst_turn_operations()):
                 note = "stopped before reaching the durable execution's operation limit"
                 return end_run(context, deps, run, state, "operation_limit", note)
+            if budget.reached(state.spent(), state.budget_grants):
+                ended = ask_to_continue(context, deps, run, state, budget)
+                if ended is not None:
+                    return ended
             reply = context.step(
                 model_turn(deps, run, list(state.transcript), state.turn),
                 name=f"llm-{state.turn}",
@@ -146,6 +153,42 @@ def review_draft(
             assert_never(unexpected)
 
 
+def ask_to_continue(
+    context: DurableContext, deps: AgentDeps, run: RunInfo, state: RunState, budget: Budget
+) -> dict[str, Any] | None:
+    """The run spent its budget: a go-ahead grants one more budget's worth, else it ends."""
+    spent, cap = state.spent(), budget.limit(state.budget_grants)
+    gate = Gate(
+        name=f"budget-{state.turn}",
+        kind="budget",
+        title=f"continue past {describe_budget(cap)}",
+        policy=ApprovalPolicy(mode="require", on_timeout="end_run"),
+        round=1,
+        spending={
+            "spent": {"usd": spent.usd, "tokens": spent.tokens},
+            "cap": cap.to_json(),
+            "more": budget.to_json(),
+        },
+    )
+    outcome = request_approval(context, deps, run, gate)
+    state.count(GATE_OPERATIONS)
+    if not isinstance(outcome, Expired):
+        state.decisions.append(decision_to_json(outcome))
+    stopped = f"stopped at its budget ({describe_budget(cap)})"
+    match outcome:
+        case Approve() | Edit():
+            state.budget_grants += 1
+            return None
+        case Reject(reason=reason, decider=decider) | Revise(feedback=reason, decider=decider):
+            note = f"{stopped}: {decider.name} said stop: {reason}"
+            return end_run(context, deps, run, state, "budget_exhausted", note)
+        case Expired(at=at):
+            note = f"{stopped}: nobody said go on before {at}"
+            return end_run(context, deps, run, state, "budget_exhausted", note)
+        case unexpected:
+            assert_never(unexpected)
+
+
 def end_run(
     context: DurableContext,
     deps: AgentDeps,
@@ -203,8 +246,15 @@ def usage_of(state: RunState) -> dict[str, Any]:
 
 
 def _worst_turn_operations() -> int:
-    """A generous bound on one turn: a model step, a map of gated calls, a review, the end."""
-    return 1 + 1 + WORST_TOOL_CALLS * operations_per_tool_call(True) + GATE_OPERATIONS + 2
+    """A generous bound on one turn: a budget gate, a model step, a map of gated calls, a
+    review, the end."""
+    return (
+        GATE_OPERATIONS
+        + 1
+        + 1
+        + WORST_TOOL_CALLS * operations_per_tool_call(True)
+        + (GATE_OPERATIONS + 2)
+    )
 
 
 @cache

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.budget import Spent
 from agent.history import feedback_entry, outcomes_entry, reply_entry, task_entry
 from agent.models import RunRequest
 
@@ -89,6 +90,7 @@ class RunState:
     turn: int = 0
     operations: int = 0
     last_review_id: str | None = None
+    budget_grants: int = 0  # go-aheads to spend past the run's budget
 
     @classmethod
     def start(cls, request: RunRequest, run_id: str) -> RunState:
@@ -120,6 +122,10 @@ class RunState:
     def near_operation_limit(self, next_turn_operations: int) -> bool:
         """Whether another turn could push the run past AWS's operation cap."""
         return self.operations + next_turn_operations > OPERATION_LIMIT - OPERATION_HEADROOM
+
+    def spent(self) -> Spent:
+        """Dollars and tokens of every turn so far."""
+        return Spent.of(self.usage)
 
     def total_usage(self) -> dict[str, int]:
         """Tokens summed over every turn."""

@@ -6,7 +6,7 @@ produced by ``model_dump(mode="json")``: the SDK's default serdes rejects pydant
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -18,7 +18,7 @@ SLACK_TS = r"^\d{1,12}\.\d{1,9}$"
 RUN_ID = r"^[A-Za-z0-9_-]{1,64}$"
 
 RunSource = Literal["slack", "api"]
-ApprovalKind = Literal["tool", "draft"]
+ApprovalKind = Literal["tool", "draft", "budget"]
 ApprovalState = Literal["pending", "claimed", "decided", "expired", "superseded", "cancelled"]
 OnTimeout = Literal["reject", "approve", "end_run"]
 
@@ -35,6 +35,12 @@ class RunRequest(BaseModel):
     source: RunSource
     run_id: str | None = Field(default=None, pattern=RUN_ID)
     notify: bool = Field(default=True, description="Keep a progress message in the thread")
+    budget_usd: float | None = Field(
+        default=None, ge=0, le=100_000, description="Pause for a go-ahead at this cost (0: no cap)"
+    )
+    budget_tokens: int | None = Field(
+        default=None, ge=0, le=10**10, description="Pause for a go-ahead at this many tokens"
+    )
 
 
 def parse_run_request(event: object) -> RunRequest:
@@ -66,6 +72,7 @@ class RunInfo:
     channel: str | None
     thread_ts: str | None
     execution_arn: str
+    budget: dict[str, Any] = field(default_factory=dict)  # agent.budget.Budget as JSON
 
 
 class ApprovalRecord(BaseModel):
@@ -95,6 +102,7 @@ class ApprovalRecord(BaseModel):
     offline_model: bool = False
     decision: dict[str, Any] | None = None
     note: str | None = None
+    spending: dict[str, Any] | None = None  # budget gates: spent, cap, what continuing adds
 
     @property
     def can_request_changes(self) -> bool:

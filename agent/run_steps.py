@@ -13,6 +13,7 @@ from aws_durable_execution_sdk_python import StepContext, durable_step
 
 from agent import cards, progress
 from agent.blobs import spill, unspill
+from agent.budget import Budget
 from agent.caching import history_ttl, with_breakpoints
 from agent.clock import now_iso
 from agent.deps import AgentDeps
@@ -38,6 +39,7 @@ def open_run(
 ) -> dict[str, Any]:
     """Save the run record and open its Slack thread and progress message (once)."""
     run_id = run_id_for(request, execution_arn)
+    budget = budget_for(request, deps)
     fresh: dict[str, Any] = {
         "run_id": run_id,
         "execution_arn": execution_arn,
@@ -52,6 +54,7 @@ def open_run(
         "tools": {},
         "created_at": now_iso(),
         "prompts_version": prompts_version(),
+        "budget": budget.to_json(),
     }
     run = deps.store.ensure_run(fresh)
     seen_before = run is not fresh
@@ -90,7 +93,17 @@ def open_run(
         "channel": request.channel,
         "thread_ts": thread_ts,
         "execution_arn": execution_arn,
+        "budget": budget.to_json(),
     }
+
+
+def budget_for(request: RunRequest, deps: AgentDeps) -> Budget:
+    """The run's cap: what its starter asked for, else the deployment's default."""
+    settings = deps.settings
+    return Budget(
+        usd=settings.budget_usd if request.budget_usd is None else request.budget_usd,
+        tokens=settings.budget_tokens if request.budget_tokens is None else request.budget_tokens,
+    )
 
 
 @durable_step

@@ -406,3 +406,26 @@ def test_every_card_is_accepted_by_slack(decision: Decision) -> None:
             cancelled_card(record),
         ):
             assert_slack_accepts(message)
+
+
+def budget_record() -> ApprovalRecord:
+    spending = {
+        "spent": {"usd": 5.0312, "tokens": 1_250_000},
+        "cap": {"usd": 5.0, "tokens": 0},
+        "more": {"usd": 5.0, "tokens": 0},
+    }
+    return draft_record(
+        kind="budget", title="continue past $5.00", draft=None, max_rounds=1, spending=spending
+    )
+
+
+def test_budget_card_says_what_was_spent_and_offers_to_continue_or_stop() -> None:
+    card = approval_card(budget_record(), status_hint=STATUS_HINT)
+    assert_slack_accepts(card)
+    text = shown(card)
+    assert "$5.03 and 1,250,000 tokens" in text and "cap of $5.00" in text
+    assert [(b["action_id"], b["text"]["text"]) for b in buttons(card)] == [
+        (ACTION_APPROVE, "Continue with $5.00 more"),
+        (ACTION_REJECT, "Stop the run"),
+    ]
+    assert "round" not in text

@@ -18,6 +18,12 @@ def test_an_api_key_selects_claude_and_never_shows_in_repr() -> None:
     assert "sk-ant-secret-value" not in repr(settings)
 
 
+def test_runs_pause_at_five_dollars_unless_configured() -> None:
+    assert Settings.from_env({}).budget_usd == 5.0
+    configured = Settings.from_env({"AGENT_BUDGET_USD": "0.5", "AGENT_BUDGET_TOKENS": "90000"})
+    assert (configured.budget_usd, configured.budget_tokens) == (0.5, 90_000)
+
+
 def test_approvers_are_split_once() -> None:
     settings = Settings.from_env({"APPROVERS": "U123, S456 W789"})
     assert settings.approvers == ("U123", "S456", "W789")
@@ -33,6 +39,11 @@ def test_approvers_are_split_once() -> None:
         ({"APPROVERS": "alice"}, "APPROVERS"),
         ({"ALLOW_SELF_APPROVAL": "maybe"}, "ALLOW_SELF_APPROVAL"),
         ({"SLASH_COMMAND": "agent"}, "SLASH_COMMAND"),
+        ({"AGENT_BUDGET_USD": "five"}, "AGENT_BUDGET_USD"),
+        ({"AGENT_BUDGET_USD": "-1"}, "AGENT_BUDGET_USD"),
+        ({"AGENT_BUDGET_TOKENS": "1.5"}, "AGENT_BUDGET_TOKENS"),
+        ({"SIGNOFF_CLAIM_LEASE_SECONDS": "0"}, "SIGNOFF_CLAIM_LEASE_SECONDS"),
+        ({"SIGNOFF_PUBLIC_URL": "api.example.com"}, "SIGNOFF_PUBLIC_URL"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], named: str) -> None:
