@@ -40,12 +40,15 @@ from agent.api_models import (
     RunSummary,
     RunView,
     StartRun,
+    UsageTotalsView,
+    UsageView,
 )
 from agent.config import Settings
 from agent.decisions import DECISION_ADAPTER, Decision
-from agent.models import RunRequest, describe_validation_error
+from agent.models import SLACK_ID, RunRequest, describe_validation_error
 from agent.runs import Closed, ControlPlane, Decided, Refused, RunConflict, RunNotFound
 from agent.secrets import with_secrets
+from agent.usage import DEFAULT_DAYS, MAX_DAYS, since, summarise
 
 MAX_BODY_BYTES = 64 * 1024
 EXECUTION_STATUS: dict[str, RunStatus] = {
@@ -119,6 +122,27 @@ def build_api(settings: Settings, control: ControlPlane) -> APIGatewayHttpResolv
         )
         summaries = [RunSummary.model_validate(run, from_attributes=False) for run in runs]
         return RunPage(runs=summaries, cursor=_encode_cursor(after))
+
+    @app.get("/usage")
+    def usage(
+        requester: Annotated[str | None, Query(min_length=1, max_length=256)] = None,
+        channel: Annotated[str | None, Query(pattern=SLACK_ID)] = None,
+        days: Annotated[int, Query(ge=1, le=MAX_DAYS)] = DEFAULT_DAYS,
+    ) -> UsageView:
+        if requester is None and channel is None:
+            raise ApiError(400, "give a requester, a channel or both")
+        start = since(datetime.now(UTC), days)
+
+        def totals(**key: str | None) -> UsageTotalsView:
+            runs, more = control.store.runs_since(since=start, **key)
+            return UsageTotalsView(**summarise(runs, partial=more).to_json())
+
+        return UsageView(
+            since=start,
+            days=days,
+            requester=totals(requester=requester) if requester else None,
+            channel=totals(channel=channel) if channel else None,
+        )
 
     @app.post("/approvals/<approval_id>/decision")
     def decide(approval_id: str, body: DecisionBody) -> DecisionAccepted:

@@ -112,5 +112,20 @@ class RunPage(BaseModel):
     cursor: str | None = None
 
 
+class UsageTotalsView(BaseModel):
+    runs: int
+    cost_usd: float
+    tokens: dict[str, int]
+    cost_by_model: dict[str, float]
+    partial: bool = Field(description="More runs matched than one report reads")
+
+
+class UsageView(BaseModel):
+    since: str
+    days: int
+    requester: UsageTotalsView | None = None
+    channel: UsageTotalsView | None = None
+
+
 class ErrorBody(BaseModel):
     error: str

@@ -27,3 +27,17 @@ def refusal_reason(
 def approver_groups(record: ApprovalRecord) -> list[str]:
     """The user group ids among the record's approvers."""
     return [a for a in record.approvers if a.startswith("S")]
+
+
+def may_see_usage_of(
+    viewer: str, target: str, approvers: Iterable[str], group_members: Iterable[str] = ()
+) -> bool:
+    """Anyone sees their own spending and any channel's; another person's, only approvers.
+
+    With no approvers configured every member may decide, so every member may look.
+    """
+    if target == viewer or not target.startswith(("U", "W")):
+        return True
+    approvers = list(approvers)
+    users = {a for a in approvers if not a.startswith("S")}
+    return not approvers or viewer in users or viewer in set(group_members)

@@ -35,7 +35,7 @@ from agent.deps import AgentDeps
 from agent.llm import model_retry_strategy
 from agent.loop import CallTools, ContinueTurn, EndRun, ReviewDraft, RunState, next_action
 from agent.models import RunInfo, RunRequest, parse_run_request
-from agent.pricing import ledger
+from agent.pricing import spending
 from agent.prompts import prompts_version
 from agent.run_steps import deliver, finish, model_turn, open_run
 from agent.secrets import with_secrets
@@ -74,7 +74,7 @@ def build_handler(make_deps: Callable[[], AgentDeps]) -> Callable[..., Any]:
                 if ended is not None:
                     return ended
             reply = context.step(
-                model_turn(deps, run, list(state.transcript), state.turn),
+                model_turn(deps, run, list(state.transcript), state.turn, list(state.usage)),
                 name=f"llm-{state.turn}",
                 config=MODEL_STEP,
             )
@@ -236,12 +236,12 @@ def _turn_fields(run: RunInfo, turn: int, reply: dict[str, Any]) -> dict[str, An
 
 def usage_of(state: RunState) -> dict[str, Any]:
     """Tokens per turn, per model and in total, and what they cost."""
-    costs = ledger(state.usage)
+    spent = spending(state.usage)
     return {
         "turns": state.usage,
-        "total": state.total_usage(),
-        "models": costs["models"],
-        "cost_usd": costs["cost_usd"],
+        "total": spent["usage"],
+        "models": spent["usage_by_model"],
+        "cost_usd": spent["cost_usd"],
     }
 
 

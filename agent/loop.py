@@ -77,6 +77,11 @@ def next_action(reply: dict[str, Any]) -> NextAction:
     return ReviewDraft(texts)
 
 
+def usage_record(turn: int, reply: dict[str, Any]) -> dict[str, Any]:
+    """One turn's entry in the run's ledger: the turn, the model and its token counts."""
+    return {"turn": turn, "model": reply.get("model"), **reply["usage"]}
+
+
 @dataclass
 class RunState:
     """Everything the loop knows, rebuilt identically on every replay."""
@@ -99,7 +104,7 @@ class RunState:
     def add_reply(self, reply: dict[str, Any]) -> None:
         """Record a model turn and its token usage."""
         self.transcript.append(reply_entry(reply))
-        self.usage.append({"turn": self.turn, "model": reply.get("model"), **reply["usage"]})
+        self.usage.append(usage_record(self.turn, reply))
 
     def add_outcomes(self, outcomes: list[dict[str, Any]]) -> None:
         """Record the turn's tool outcomes (and any decisions taken on them)."""
@@ -126,12 +131,3 @@ class RunState:
     def spent(self) -> Spent:
         """Dollars and tokens of every turn so far."""
         return Spent.of(self.usage)
-
-    def total_usage(self) -> dict[str, int]:
-        """Tokens summed over every turn."""
-        keys = ("input_tokens", "output_tokens", "cache_read_input_tokens")
-        totals = {key: sum(int(turn.get(key, 0)) for turn in self.usage) for key in keys}
-        totals["cache_creation_input_tokens"] = sum(
-            int(turn.get("cache_creation_input_tokens", 0)) for turn in self.usage
-        )
-        return totals

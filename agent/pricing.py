@@ -99,6 +99,23 @@ def ledger(turns: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     return {"models": by_model, "cost_usd": cost}
 
 
+def total_tokens(turns: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """Tokens of each kind summed over per-turn usage records."""
+    turns = list(turns)
+    return {kind: sum(int(turn.get(kind, 0)) for turn in turns) for kind in TOKEN_KINDS}
+
+
+def spending(turns: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """A run's record of what it spent: ``usage`` (tokens), ``usage_by_model``, ``cost_usd``."""
+    turns = list(turns)
+    costs = ledger(turns)
+    return {
+        "usage": total_tokens(turns),
+        "usage_by_model": costs["models"],
+        "cost_usd": costs["cost_usd"],
+    }
+
+
 def describe_usage(total: Mapping[str, Any], cost_usd: float) -> str:
     """One line for people: ``12,300 tokens in (9,800 from cache) · 1,200 out · $0.0541``."""
     cached = int(total.get("cache_read_input_tokens", 0))

@@ -7,6 +7,7 @@ JSON. Slack writes go through ``post_or_update`` so a retried step never posts t
 from __future__ import annotations
 
 import hashlib
+import logging
 from typing import Any
 
 from aws_durable_execution_sdk_python import StepContext, durable_step
@@ -19,11 +20,14 @@ from agent.clock import now_iso
 from agent.deps import AgentDeps
 from agent.history import build_messages
 from agent.llm import ModelRequest
+from agent.loop import usage_record
 from agent.models import RunInfo, RunRequest
-from agent.pricing import describe_usage, turn_cost
+from agent.pricing import describe_usage, spending, turn_cost
 from agent.prompts import load_prompt, prompts_version
 from agent.slack_messages import post_or_update
-from agent.telemetry import AGENT_SERVICE, COUNT, NONE, emit
+from agent.telemetry import AGENT_SERVICE, COST_USD, COUNT, NONE, emit
+
+_logger = logging.getLogger(__name__)
 
 
 def run_id_for(request: RunRequest, execution_arn: str) -> str:
@@ -108,9 +112,18 @@ def budget_for(request: RunRequest, deps: AgentDeps) -> Budget:
 
 @durable_step
 def model_turn(
-    _: StepContext, deps: AgentDeps, run: RunInfo, transcript: list[dict[str, Any]], turn: int
+    _: StepContext,
+    deps: AgentDeps,
+    run: RunInfo,
+    transcript: list[dict[str, Any]],
+    turn: int,
+    earlier_usage: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    """One streamed model turn; large text blocks are spilled so the checkpoint stays small."""
+    """One streamed model turn; large text blocks are spilled so the checkpoint stays small.
+
+    The run record's spending is brought up to date as soon as the reply is in, so a run's
+    cost shows (in ``GET /runs/{id}`` and ``/agent usage``) while it is still going.
+    """
     progress.show(deps, run.run_id, turn=turn, phase="thinking", tools={})
     resolve = lambda value: unspill(value, blobs=deps.blobs)  # noqa: E731
     system, tools, messages = with_breakpoints(
@@ -129,6 +142,7 @@ def model_turn(
     )
     reply = deps.model.complete(request)
     _count_tokens(reply)
+    _record_spending(deps, run.run_id, [*earlier_usage, usage_record(turn, reply)])
     reply["content"] = [
         _spill_text_block(block, deps, key=f"{run.run_id}/llm-{turn}-{index}.txt")
         for index, block in enumerate(reply["content"])
@@ -139,14 +153,25 @@ def model_turn(
 def _count_tokens(reply: dict[str, Any]) -> None:
     """Tokens and dollars per model turn; a retried turn did spend them again."""
     usage, model = reply["usage"], str(reply.get("model") or "unknown")
+    cost = turn_cost(model, usage)
     values = {
         "InputTokens": (usage["input_tokens"], COUNT),
         "OutputTokens": (usage["output_tokens"], COUNT),
         "CacheReadTokens": (usage["cache_read_input_tokens"], COUNT),
         "CacheWriteTokens": (usage["cache_creation_input_tokens"], COUNT),
-        "CostUSD": (turn_cost(model, usage), NONE),
+        COST_USD: (cost, NONE),
     }
     emit(AGENT_SERVICE, values, model=model)
+    # Once more without the model: an alarm names one dimension set, whatever the models are.
+    emit(AGENT_SERVICE, {COST_USD: (cost, NONE)})
+
+
+def _record_spending(deps: AgentDeps, run_id: str, turns: list[dict[str, Any]]) -> None:
+    """Best effort: a table hiccup must not cost a second model call (the step's retry)."""
+    try:
+        deps.store.update_run(run_id, **spending(turns))
+    except Exception:  # the run's result carries the same figures at its end
+        _logger.warning("could not record the spending of run %s", run_id, exc_info=True)
 
 
 def _spill_text_block(block: dict[str, Any], deps: AgentDeps, *, key: str) -> dict[str, Any]:

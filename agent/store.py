@@ -27,11 +27,16 @@ BACKEND_ONLY = (
     "claimed_by",
     "pending",
     "gsi_requester",
+    "gsi_channel",
     "ttl",
 )
-# Sparse indexes: runs by requester, and approvals while they wait for a decision.
+# Sparse indexes: runs by requester and by channel, approvals while they wait for a decision.
 REQUESTER_INDEX = "by_requester"
+CHANNEL_INDEX = "by_channel"
 PENDING_INDEX = "pending"
+# What a usage report reads of each run, and how many runs one report reads at most.
+USAGE_FIELDS = ("run_id", "created_at", "usage", "usage_by_model", "cost_usd")
+USAGE_SCAN_LIMIT = 10_000
 
 
 def run_key(run_id: str) -> dict[str, str]:
@@ -56,9 +61,10 @@ class Store:
     # Runs ---------------------------------------------------------------------------------
     def ensure_run(self, run: dict[str, Any]) -> dict[str, Any]:
         """Create the run record unless it exists; return the stored record either way."""
+        indexed = {"gsi_requester": run["requester"], "gsi_channel": run.get("channel")}
         try:
             self.table.put_item(
-                Item={**run_key(run["run_id"]), **_clean(run), "gsi_requester": run["requester"]},
+                Item={**run_key(run["run_id"]), **_clean({**run, **indexed})},
                 ConditionExpression="attribute_not_exists(pk)",
             )
             return run
@@ -231,6 +237,37 @@ class Store:
         )
         return [_public(item) for item in response.get("Items", [])]
 
+    def runs_since(
+        self, *, requester: str | None = None, channel: str | None = None, since: str
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """The usage fields of one requester's or one channel's runs created since ``since``
+        (ISO 8601), and whether there were more than a report reads."""
+        index, key, value = (
+            (REQUESTER_INDEX, "gsi_requester", requester)
+            if requester is not None
+            else (CHANNEL_INDEX, "gsi_channel", channel)
+        )
+        kwargs: dict[str, Any] = {
+            "IndexName": index,
+            "KeyConditionExpression": "#k = :k AND created_at >= :since",
+            "ProjectionExpression": ", ".join(f"#p{i}" for i in range(len(USAGE_FIELDS))),
+            "ExpressionAttributeNames": {
+                "#k": key,
+                **{f"#p{i}": name for i, name in enumerate(USAGE_FIELDS)},
+            },
+            "ExpressionAttributeValues": {":k": value, ":since": since},
+        }
+        runs: list[dict[str, Any]] = []
+        while True:
+            response = self.table.query(**kwargs)
+            runs += [_public(item) for item in response.get("Items", [])]
+            after = response.get("LastEvaluatedKey")
+            if after is None:
+                return runs, False
+            if len(runs) >= USAGE_SCAN_LIMIT:
+                return runs, True
+            kwargs["ExclusiveStartKey"] = after
+
     def list_runs(
         self,
         *,
@@ -292,10 +329,11 @@ def create_table(dynamodb_client: Any, table_name: str) -> None:
         ],
         AttributeDefinitions=[
             {"AttributeName": name, "AttributeType": "S"}
-            for name in ("pk", "sk", "gsi_requester", "pending", "created_at")
+            for name in ("pk", "sk", "gsi_requester", "gsi_channel", "pending", "created_at")
         ],
         GlobalSecondaryIndexes=[
             _index(REQUESTER_INDEX, "gsi_requester", "created_at"),
+            _index(CHANNEL_INDEX, "gsi_channel", "created_at"),
             _index(PENDING_INDEX, "pending", "created_at"),
         ],
         BillingMode="PAY_PER_REQUEST",

@@ -25,8 +25,9 @@ CONTROL_SERVICE = "signoff-control"
 COUNT = "Count"
 SECONDS = "Seconds"
 NONE = "None"
-# The stack alarms on this one (infra.alarms).
+# The stack alarms on these (infra.alarms).
 CALLBACK_SEND_FAILURES = "CallbackSendFailures"
+COST_USD = "CostUSD"
 
 _logger = logging.getLogger(__name__)
 

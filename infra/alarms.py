@@ -1,5 +1,5 @@
-"""Alarms into one encrypted SNS topic: failed runs, failed callback sends, Slack function
-errors, throttles, and 5xx answers from the HTTP API.
+"""Alarms into one encrypted SNS topic: failed runs, failed callback sends, model spending
+over a rate, Slack function errors, throttles, and 5xx answers from the HTTP API.
 """
 
 from __future__ import annotations
@@ -16,7 +16,13 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from agent.telemetry import CALLBACK_SEND_FAILURES, CONTROL_SERVICE, NAMESPACE
+from agent.telemetry import (
+    AGENT_SERVICE,
+    CALLBACK_SEND_FAILURES,
+    CONTROL_SERVICE,
+    COST_USD,
+    NAMESPACE,
+)
 from infra.http_api import HttpApiParts
 
 PERIOD = Duration.minutes(5)
@@ -56,13 +62,18 @@ def alarm_topic(scope: Construct, *, email: str | None) -> sns.Topic:
     return topic
 
 
-def add_alarms(scope: Construct, watched: Watched, topic: sns.ITopic) -> list[cloudwatch.Alarm]:
+def add_alarms(
+    scope: Construct, watched: Watched, topic: sns.ITopic, *, cost_usd_per_hour: int
+) -> list[cloudwatch.Alarm]:
     """Every alarm, each notifying ``topic`` when it fires and when it clears."""
     alarms = [
         _alarm(scope, "FailedRunsAlarm", _failed_runs(watched.agent),
                "A run ended FAILED or TIMED_OUT (see the agent's logs and execution history)"),
         _alarm(scope, "CallbackSendFailuresAlarm", _callback_failures(),
                "Resuming a run with a decision failed: the clicker's decision did not reach it"),
+        _alarm(scope, "ModelSpendAlarm", _model_spend(),
+               f"Runs spent over ${cost_usd_per_hour} on model calls in one hour",
+               threshold=cost_usd_per_hour),
         _alarm(scope, "SlackErrorsAlarm", watched.slack.metric_errors(period=PERIOD),
                "The Slack function raised: a user got no answer or a lazy listener failed"),
         _alarm(scope, "ApiServerErrorsAlarm", watched.http.api.metric_server_error(period=PERIOD),
@@ -85,13 +96,18 @@ def add_alarms(scope: Construct, watched: Watched, topic: sns.ITopic) -> list[cl
 
 
 def _alarm(
-    scope: Construct, id: str, metric: cloudwatch.IMetric, description: str
+    scope: Construct,
+    id: str,
+    metric: cloudwatch.IMetric,
+    description: str,
+    *,
+    threshold: float = 1,
 ) -> cloudwatch.Alarm:
     return cloudwatch.Alarm(
         scope,
         id,
         metric=metric,
-        threshold=1,
+        threshold=threshold,
         evaluation_periods=1,
         comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
@@ -122,4 +138,15 @@ def _callback_failures() -> cloudwatch.IMetric:
         dimensions_map={"service": CONTROL_SERVICE},
         statistic="Sum",
         period=PERIOD,
+    )
+
+
+def _model_spend() -> cloudwatch.IMetric:
+    """Dollars of model calls per hour, from the agent's EMF record without a model dimension."""
+    return cloudwatch.Metric(
+        namespace=NAMESPACE,
+        metric_name=COST_USD,
+        dimensions_map={"service": AGENT_SERVICE},
+        statistic="Sum",
+        period=Duration.hours(1),
     )

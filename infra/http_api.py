@@ -26,6 +26,7 @@ API_ROUTES: tuple[tuple[apigwv2.HttpMethod, str], ...] = (
     (apigwv2.HttpMethod.GET, "/runs/{run_id}"),
     (apigwv2.HttpMethod.POST, "/runs/{run_id}/cancel"),
     (apigwv2.HttpMethod.POST, "/approvals/{approval_id}/decision"),
+    (apigwv2.HttpMethod.GET, "/usage"),
     (apigwv2.HttpMethod.GET, "/openapi.json"),
 )
 # Steady rate and burst for the whole stage: Slack sends a few requests per click, API callers

@@ -18,6 +18,7 @@ from infra.settings import BEDROCK_MODEL
 
 # agent.store's sparse indexes (tests/infra checks these against agent.store's create_table).
 REQUESTER_INDEX = "by_requester"
+CHANNEL_INDEX = "by_channel"
 PENDING_INDEX = "pending"
 # Every DynamoDB call agent.store makes (tests/infra reads agent/store.py to keep this true).
 STORE_ACTIONS = (
@@ -48,12 +49,13 @@ def execution_arns(function: lambda_.IFunction) -> str:
 
 
 def store_access(table: dynamodb.ITableV2) -> iam.PolicyStatement:
-    """Read and write runs and approvals, and query the two indexes (not every index)."""
+    """Read and write runs and approvals, and query the table's indexes."""
     return iam.PolicyStatement(
         actions=list(STORE_ACTIONS),
         resources=[
             table.table_arn,
             f"{table.table_arn}/index/{REQUESTER_INDEX}",
+            f"{table.table_arn}/index/{CHANNEL_INDEX}",
             f"{table.table_arn}/index/{PENDING_INDEX}",
         ],
     )

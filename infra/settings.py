@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from agent.config import DEFAULT_MODEL, parse_id_list
+from agent.config import DEFAULT_BUDGET_USD, DEFAULT_MODEL, parse_id_list
 from infra.bundles import DEFAULT_BUNDLE_ROOT
 
 Provider = Literal["anthropic", "bedrock"]
@@ -47,6 +47,8 @@ class StackSettings:
     approvers: str = ""
     slash_command: str = "/agent"
     alarm_email: str | None = None
+    run_budget_usd: float = DEFAULT_BUDGET_USD
+    cost_alarm_usd_per_hour: int = 25
     bundle_dir: Path = DEFAULT_BUNDLE_ROOT
 
     def __post_init__(self) -> None:
@@ -60,6 +62,11 @@ class StackSettings:
         # An approval must be able to expire (and say so on its card) before the run is killed.
         last_hour = self.execution_timeout_days * 24 - 1
         _check_range("approval_timeout_hours", self.approval_timeout_hours, 1, last_hour)
+        if not 0 <= self.run_budget_usd <= 100_000:
+            raise SettingsError(
+                f"run_budget_usd must be between 0 (no cap) and 100000, got {self.run_budget_usd}"
+            )
+        _check_range("cost_alarm_usd_per_hour", self.cost_alarm_usd_per_hour, 1, 1_000_000)
         self._check_model()
         parse_id_list(self.approvers)  # raises ConfigError naming APPROVERS
         if not self.slash_command.startswith("/") or " " in self.slash_command:
@@ -111,6 +118,8 @@ _FIELD_KINDS: dict[str, type] = {
     "approvers": str,
     "slash_command": str,
     "alarm_email": str,
+    "run_budget_usd": float,
+    "cost_alarm_usd_per_hour": int,
     "bundle_dir": Path,
 }
 
@@ -122,6 +131,11 @@ def _convert(name: str, raw: Any, kind: type) -> Any:
             return int(raw)
         except (TypeError, ValueError):
             raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if kind is float:
+        try:
+            return float(raw)
+        except (TypeError, ValueError):
+            raise SettingsError(f"{name} must be a number, got {raw!r}") from None
     if kind is Path:
         return Path(str(raw)).expanduser().resolve()
     return cast(Any, str(raw))

@@ -21,6 +21,7 @@ from agent.config import (
     ENV_APPROVAL_TIMEOUT,
     ENV_APPROVERS,
     ENV_BUCKET,
+    ENV_BUDGET_USD,
     ENV_LLM_PROVIDER,
     ENV_SLACK_BOT_TOKEN,
     ENV_SLASH_COMMAND,
@@ -66,7 +67,12 @@ class SignoffStack(Stack):
         )
         self._grants()
         self.alarm_topic = alarm_topic(self, email=settings.alarm_email)
-        add_alarms(self, self._watched(), self.alarm_topic)
+        add_alarms(
+            self,
+            self._watched(),
+            self.alarm_topic,
+            cost_usd_per_hour=settings.cost_alarm_usd_per_hour,
+        )
         self._outputs()
 
     # Secrets -------------------------------------------------------------------------------
@@ -109,6 +115,7 @@ class SignoffStack(Stack):
             ENV_APPROVERS: s.approvers,
             ENV_SLASH_COMMAND: s.slash_command,
             ENV_APPROVAL_TIMEOUT: str(s.approval_timeout_hours * 3600),
+            ENV_BUDGET_USD: str(s.run_budget_usd),
             **self._secret_env(*self._agent_secrets()),
         }
         parts = self._function("Agent", FunctionSpec(

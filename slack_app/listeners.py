@@ -16,7 +16,8 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from agent import cards
+from agent import cards, usage
+from agent.authz import may_see_usage_of
 from agent.decisions import Approve, Decider, Decision, Edit, Reject, Revise
 from agent.models import ApprovalRecord, RunRequest
 from agent.runs import Closed, ControlPlane, Refused, RunConflict, RunNotFound
@@ -82,6 +83,10 @@ def _register_command(app: App, settings: SlackSettings, control: ControlFactory
                 respond(_status_text(control(), command["user_id"], run_id, settings.slash_command))
             case commands.Pending():
                 respond(_pending_text(control(), command["user_id"]))
+            case commands.Usage(target=target, days=days):
+                respond(
+                    _usage_text(control(), command["user_id"], command["channel_id"], target, days)
+                )
             case commands.Cancel(run_id=str() as run_id):
                 try:
                     respond(control().cancel(run_id, command["user_id"]))
@@ -142,6 +147,32 @@ def _run_line(run: dict[str, Any]) -> str:
     task = cards.escape(str(run.get("task", ""))[:80])
     turn = int(run.get("turn", 0)) + 1
     return f"`{run['run_id']}` *{run.get('status', '?')}* (turn {turn}) {task}{note}"
+
+
+def _usage_text(plane: ControlPlane, user: str, channel: str, target: str | None, days: int) -> str:
+    """The caller's and this channel's spending, or one user's or channel's."""
+    if target is not None:
+        groups = [g for g in plane.approvers if g.startswith("S")]
+        members = [m for group in groups for m in plane.group_members(group)]
+        if not may_see_usage_of(user, target, plane.approvers, members):
+            return "Only approvers can see another person's usage."
+    start = usage.since(datetime.now(UTC), days)
+    lines = [f"*Usage in the last {days} days*"]
+    for label, requester, in_channel in _usage_scopes(user, channel, target):
+        runs, more = plane.store.runs_since(requester=requester, channel=in_channel, since=start)
+        lines.append("• " + usage.usage_line(label, usage.summarise(runs, partial=more)))
+    return "\n".join(lines)
+
+
+def _usage_scopes(
+    user: str, channel: str, target: str | None
+) -> list[tuple[str, str | None, str | None]]:
+    """(label, requester, channel) for each line of a usage report."""
+    if target is None:
+        return [("You", user, None), (f"<#{channel}>", None, channel)]
+    if target.startswith(("C", "G")):
+        return [(f"<#{target}>", None, target)]
+    return [(cards.mention(target), target, None)]
 
 
 def _pending_text(plane: ControlPlane, user: str) -> str:

@@ -101,5 +101,7 @@ def bedrock(synth: SynthFactory) -> Synthesized:
             "approval_timeout_hours": "240",
             "approvers": "U111 S222",
             "alarm_email": "oncall@example.com",
+            "run_budget_usd": "2.5",
+            "cost_alarm_usd_per_hour": "40",
         }
     )

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.telemetry import CALLBACK_SEND_FAILURES, CONTROL_SERVICE, NAMESPACE
+from agent.telemetry import (
+    AGENT_SERVICE,
+    CALLBACK_SEND_FAILURES,
+    CONTROL_SERVICE,
+    COST_USD,
+    NAMESPACE,
+)
 from tests.infra.conftest import Synthesized
 
 
@@ -44,6 +50,16 @@ def test_callback_send_failures_alarm_on_the_control_planes_metric(default: Synt
     default.template.resource_count_is("AWS::Logs::MetricFilter", 0)
 
 
+def test_model_spend_alarms_past_the_hourly_threshold(
+    default: Synthesized, bedrock: Synthesized
+) -> None:
+    alarm = _alarm(default, "ModelSpendAlarm")
+    assert (alarm["Namespace"], alarm["MetricName"]) == (NAMESPACE, COST_USD)
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": AGENT_SERVICE}]
+    assert (alarm["Statistic"], alarm["Period"], alarm["Threshold"]) == ("Sum", 3600, 25)
+    assert _alarm(bedrock, "ModelSpendAlarm")["Threshold"] == 40
+
+
 def test_slack_errors_and_every_functions_throttles_alarm(default: Synthesized) -> None:
     stack = default.stack
     slack_errors = _alarm(default, "SlackErrorsAlarm")
@@ -60,7 +76,7 @@ def test_slack_errors_and_every_functions_throttles_alarm(default: Synthesized) 
 def test_every_alarm_notifies_the_topic_when_it_fires_and_clears(default: Synthesized) -> None:
     topic = {"Ref": default.lid(default.stack.alarm_topic)}
     alarms = _alarms(default)
-    assert len(alarms) == 7
+    assert len(alarms) == 8
     for alarm in alarms.values():
         assert alarm["AlarmActions"] == [topic]
         assert alarm["OKActions"] == [topic]

@@ -13,6 +13,7 @@ from agent.config import (
     ENV_APPROVAL_TIMEOUT,
     ENV_APPROVERS,
     ENV_BUCKET,
+    ENV_BUDGET_USD,
     ENV_LLM_PROVIDER,
     ENV_SLASH_COMMAND,
     ENV_TABLE,
@@ -107,6 +108,11 @@ def test_agent_environment_names_come_from_agent_config(default: Synthesized) ->
     assert env[ENV_BUCKET] == {"Ref": default.lid(stack.bucket)}
     assert env[ENV_SLASH_COMMAND] == "/agent"
     assert env[ENV_APPROVAL_TIMEOUT] == str(48 * 3600)
+    assert env[ENV_BUDGET_USD] == "5.0"
+
+
+def test_the_run_budget_comes_from_context(bedrock: Synthesized) -> None:
+    assert _env(bedrock, bedrock.stack.agent.function)[ENV_BUDGET_USD] == "2.5"
 
 
 def test_secrets_reach_functions_as_arns_never_values(default: Synthesized) -> None:

@@ -12,6 +12,7 @@ API_ROUTES = {
     "GET /runs/{run_id}",
     "POST /runs/{run_id}/cancel",
     "POST /approvals/{approval_id}/decision",
+    "GET /usage",
     "GET /openapi.json",
 }
 

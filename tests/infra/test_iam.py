@@ -66,7 +66,12 @@ def grants(*pairs: tuple[tuple[str, ...], tuple[str, ...]]) -> set[tuple[str, st
 def _expected(synth: Synthesized) -> dict[str, set[tuple[str, str, str]]]:
     stack, lid = synth.stack, synth.lid
     table = f"<{lid(stack.table)}.Arn>"
-    table_resources = (table, f"{table}/index/by_requester", f"{table}/index/pending")
+    table_resources = (
+        table,
+        f"{table}/index/by_requester",
+        f"{table}/index/by_channel",
+        f"{table}/index/pending",
+    )
     executions = (f"<{lid(stack.agent.function)}.Arn>:*",)
     alias = (f"<{lid(stack.alias)}>",)
     logs = ("logs:CreateLogStream", "logs:PutLogEvents")

@@ -11,6 +11,7 @@ from agent.loop import (
     next_action,
 )
 from agent.models import RunRequest
+from agent.pricing import total_tokens
 
 REQUEST = RunRequest(task="draft the update", requester="U1", source="api")
 
@@ -70,11 +71,12 @@ def test_usage_is_kept_per_turn_and_summed() -> None:
     state.next_turn()
     state.add_reply({"model": "m", "content": [], "usage": usage})
     assert [turn["turn"] for turn in state.usage] == [0, 1]
-    assert state.total_usage() == {
+    assert total_tokens(state.usage) == {
         "input_tokens": 200,
         "output_tokens": 40,
         "cache_read_input_tokens": 100,
         "cache_creation_input_tokens": 20,
+        "cache_creation_1h_input_tokens": 0,
     }
 
 
