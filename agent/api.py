@@ -1,11 +1,13 @@
-"""The HTTP API (API Gateway HTTP API, payload 2.0): start runs, read them, decide, cancel.
+"""The HTTP API (API Gateway HTTP API, payload 2.0): start runs, read them, decide, cancel,
+report usage, and take long-running jobs' completions.
 
 Routes are Powertools' APIGatewayHttpResolver with validation on: the pydantic models in
 ``agent.api_models`` validate every request and generate ``/openapi.json``. Deciding goes
 through ``agent.runs.ControlPlane``, the same exactly-once path as a Slack click.
 
 Auth: in AWS the routes use IAM authorisation and the caller's IAM identity is recorded with
-each decision; locally a bearer token (``SIGNOFF_API_TOKEN``) is required.
+each decision; locally a bearer token (``SIGNOFF_API_TOKEN``) is required. A job's completion
+URL (``/callbacks/{token}``) is its own credential: it needs neither.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from agent.api_models import (
     DecisionAccepted,
     DecisionBody,
     ErrorBody,
+    JobAccepted,
+    JobCompletion,
     RunAccepted,
     RunPage,
     RunStatus,
@@ -43,6 +47,8 @@ from agent.api_models import (
     UsageTotalsView,
     UsageView,
 )
+from agent.completions import Accepted, JobCompletions, JobReport
+from agent.completions import Refused as JobRefused
 from agent.config import Settings
 from agent.decisions import DECISION_ADAPTER, Decision
 from agent.models import SLACK_ID, RunRequest, describe_validation_error
@@ -51,6 +57,7 @@ from agent.secrets import with_secrets
 from agent.usage import DEFAULT_DAYS, MAX_DAYS, since, summarise
 
 MAX_BODY_BYTES = 64 * 1024
+CALLBACKS_PREFIX = "/callbacks/"  # authorised by the token in the path
 EXECUTION_STATUS: dict[str, RunStatus] = {
     "RUNNING": "running",
     "SUCCEEDED": "succeeded",
@@ -155,6 +162,17 @@ def build_api(settings: Settings, control: ControlPlane) -> APIGatewayHttpResolv
             case Closed(reason=reason):
                 raise ApiError(404 if "does not exist" in reason else 409, reason)
 
+    jobs = JobCompletions(control.store, control.lambda_client, control.lease_seconds)
+
+    @app.post("/callbacks/<token>")
+    def complete_job(token: str, body: JobCompletion) -> JobAccepted:
+        report = JobReport.from_body(body.model_dump(exclude_unset=True))
+        return _job_answer(jobs.complete(token, report))
+
+    @app.post("/callbacks/<token>/heartbeat")
+    def job_heartbeat(token: str) -> JobAccepted:
+        return _job_answer(jobs.heartbeat(token))
+
     @app.post("/runs/<run_id>/cancel")
     def cancel(run_id: str, body: CancelBody) -> dict[str, str]:
         try:
@@ -169,6 +187,12 @@ def build_api(settings: Settings, control: ControlPlane) -> APIGatewayHttpResolv
         )
 
     return app
+
+
+def _job_answer(answer: Accepted | JobRefused) -> JobAccepted:
+    if isinstance(answer, JobRefused):
+        raise ApiError(answer.status, answer.reason)
+    return JobAccepted(job_id=answer.job_id, state=answer.state)
 
 
 def run_id_for(idempotency_key: str) -> str:
@@ -258,7 +282,8 @@ def _caller(app: APIGatewayHttpResolver) -> str:
 
 def _authenticate(settings: Settings) -> Any:
     def middleware(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-        if app.current_event.path == "/openapi.json":
+        path = app.current_event.path
+        if path == "/openapi.json" or path.startswith(CALLBACKS_PREFIX):
             return next_middleware(app)
         authorizer = app.current_event.request_context.authorizer
         if authorizer is not None and authorizer.iam is not None and authorizer.iam.user_arn:

@@ -127,5 +127,24 @@ class UsageView(BaseModel):
     channel: UsageTotalsView | None = None
 
 
+class JobCompletion(BaseModel):
+    """What a long-running job posts to its completion URL (other fields are kept too)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    status: str | None = Field(
+        default=None,
+        max_length=64,
+        description='"failed" (or error, cancelled) reports a failure; anything else succeeds',
+    )
+    result: Any = Field(default=None, description="The job's result; default: the whole body")
+    error: str | None = Field(default=None, max_length=4000, description="Why the job failed")
+
+
+class JobAccepted(BaseModel):
+    job_id: str
+    state: str
+
+
 class ErrorBody(BaseModel):
     error: str

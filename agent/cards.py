@@ -47,13 +47,16 @@ MAX_BLOCKS = 50
 TRUNCATION_MARKER = "… (truncated, {} more characters)"
 OFFLINE_NOTICE = ":robot_face: Written by the offline model (no API key configured), not Claude."
 
-ToolState = Literal["queued", "running", "waiting_approval", "done", "failed", "rejected"]
+ToolState = Literal[
+    "queued", "running", "waiting_approval", "waiting_job", "done", "failed", "rejected"
+]
 Phase = Literal["thinking", "running_tools", "waiting_approval", "finished", "failed", "stopped"]
 
 TOOL_EMOJI: dict[str, str] = {
     "queued": ":white_circle:",
     "running": ":hourglass_flowing_sand:",
     "waiting_approval": ":raised_hand:",
+    "waiting_job": ":hourglass:",
     "done": ":white_check_mark:",
     "failed": ":warning:",
     "rejected": ":no_entry_sign:",
@@ -358,7 +361,8 @@ def cancelled_card(record: ApprovalRecord) -> Message:
 
 
 def _tool_line(tool: ToolProgress) -> str:
-    line = f"{TOOL_EMOJI[tool.state]} `{fit(tool.name, 100)}` {tool.state.replace('_', ' ')}"
+    state = "waiting" if tool.state == "waiting_job" else tool.state.replace("_", " ")
+    line = f"{TOOL_EMOJI[tool.state]} `{fit(tool.name, 100)}` {state}"
     return line + (f": {fit(_one_line(tool.detail), 200)}" if tool.detail else "")
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal, cast
 
 from agent.errors import ConfigError
+from agent.netpolicy import NetworkPolicy
 
 LlmProvider = Literal["anthropic", "bedrock", "offline"]
 LLM_PROVIDERS: tuple[LlmProvider, ...] = ("anthropic", "bedrock", "offline")
@@ -45,6 +46,8 @@ ENV_PUBLIC_URL = "SIGNOFF_PUBLIC_URL"
 ENV_CLAIM_LEASE = "SIGNOFF_CLAIM_LEASE_SECONDS"
 ENV_BUDGET_USD = "AGENT_BUDGET_USD"
 ENV_BUDGET_TOKENS = "AGENT_BUDGET_TOKENS"
+ENV_MAX_PAUSE = "AGENT_MAX_PAUSE_SECONDS"
+ENV_HTTP_JOB_ALLOW = "SIGNOFF_HTTP_JOB_ALLOW"
 
 # A run pauses for a person's go-ahead each time it spends this much (0: no cap).
 DEFAULT_BUDGET_USD = 5.0
@@ -91,6 +94,9 @@ class Settings:
     claim_lease_seconds: int = 30
     budget_usd: float = DEFAULT_BUDGET_USD
     budget_tokens: int = 0
+    max_pause_seconds: int = 2 * 24 * 3600
+    # Hosts and networks http_job may reach although they are private (empty: public only).
+    http_job_allow: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.llm_provider not in LLM_PROVIDERS:
@@ -110,6 +116,7 @@ class Settings:
             (ENV_CLAIM_LEASE, self.claim_lease_seconds, 1, 900),
             (ENV_BUDGET_USD, self.budget_usd, 0, 100_000),
             (ENV_BUDGET_TOKENS, self.budget_tokens, 0, 10**10),
+            (ENV_MAX_PAUSE, self.max_pause_seconds, 1, 31_622_400),
         ):
             if not low <= value <= high:
                 raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
@@ -117,6 +124,10 @@ class Settings:
             raise ConfigError(
                 f"{ENV_SLASH_COMMAND} must look like /agent, got {self.slash_command!r}"
             )
+        try:
+            NetworkPolicy.parse(self.http_job_allow)
+        except ValueError as err:
+            raise ConfigError(f"{ENV_HTTP_JOB_ALLOW}: {err}") from None
         if self.public_url is not None and not self.public_url.startswith(("https://", "http://")):
             raise ConfigError(
                 f"{ENV_PUBLIC_URL} must be the API's http(s) base URL, got {self.public_url!r}"
@@ -153,6 +164,8 @@ class Settings:
             claim_lease_seconds=env_int(env, ENV_CLAIM_LEASE, 30),
             budget_usd=env_float(env, ENV_BUDGET_USD, DEFAULT_BUDGET_USD),
             budget_tokens=env_int(env, ENV_BUDGET_TOKENS, 0),
+            max_pause_seconds=env_int(env, ENV_MAX_PAUSE, 2 * 24 * 3600),
+            http_job_allow=tuple(env.get(ENV_HTTP_JOB_ALLOW, "").replace(",", " ").split()),
         )
 
     def status_hint(self, run_id: str) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from agent.blobs import BlobStore
@@ -14,9 +16,27 @@ from agent.tools import ToolRegistry, default_registry
 SLACK_TIMEOUT_SECONDS = 10
 
 
+class AwsClients:
+    """boto3 clients by service name, made on first use and kept (tools ask for them)."""
+
+    def __init__(self, session: Any = None) -> None:
+        self._session = session
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, service: str) -> Any:
+        with self._lock:
+            if service not in self._clients:
+                import boto3
+
+                session = self._session or boto3.session.Session()
+                self._clients[service] = session.client(service)
+            return self._clients[service]
+
+
 @dataclass(frozen=True)
 class AgentDeps:
-    """Settings plus the model, the tools, the table, the blob bucket and Slack."""
+    """Settings plus the model, the tools, the table, the blob bucket, Slack and AWS."""
 
     settings: Settings
     model: ModelClient
@@ -24,6 +44,7 @@ class AgentDeps:
     store: Store
     blobs: BlobStore
     slack: Any | None
+    aws: Callable[[str], Any] = field(default_factory=AwsClients)
 
     @property
     def offline_model(self) -> bool:
@@ -35,7 +56,9 @@ class AgentDeps:
         import boto3
 
         registry = tools or default_registry()
-        read_only = frozenset(tool.name for tool in registry.all() if tool.read_only)
+        read_only = frozenset(
+            tool.name for tool in registry.all() if tool.read_only and not tool.long_running
+        )
         session = boto3.session.Session(region_name=settings.aws_region)
         return cls(
             settings=settings,
@@ -44,6 +67,7 @@ class AgentDeps:
             store=Store(session.resource("dynamodb").Table(settings.table_name)),
             blobs=BlobStore(session.client("s3"), settings.bucket),
             slack=build_slack_client(settings),
+            aws=AwsClients(session),
         )
 
 

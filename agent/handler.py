@@ -40,7 +40,7 @@ from agent.prompts import prompts_version
 from agent.run_steps import deliver, finish, model_turn, open_run
 from agent.secrets import with_secrets
 from agent.telemetry import agent_logger
-from agent.tool_calls import operations_per_tool_call, run_tool_calls
+from agent.tool_calls import WORST_CALL_OPERATIONS, run_tool_calls
 from agent.tools.registry import ApprovalPolicy
 
 MODEL_STEP = StepConfig(retry_strategy=model_retry_strategy)
@@ -87,9 +87,7 @@ def build_handler(make_deps: Callable[[], AgentDeps]) -> Callable[..., Any]:
                         context, deps, run, turn=state.turn, round=state.revisions + 1, calls=calls
                     )
                     state.add_outcomes(outcomes)
-                    state.count(
-                        1 + sum(operations_per_tool_call(o.get("gated", False)) for o in outcomes)
-                    )
+                    state.count(1 + sum(o["operations"] for o in outcomes))
                     state.revisions += sum(o["status"] == "changes_requested" for o in outcomes)
                 case ReviewDraft(blocks=blocks):
                     ended = review_draft(context, deps, run, state, blocks)
@@ -249,11 +247,7 @@ def _worst_turn_operations() -> int:
     """A generous bound on one turn: a budget gate, a model step, a map of gated calls, a
     review, the end."""
     return (
-        GATE_OPERATIONS
-        + 1
-        + 1
-        + WORST_TOOL_CALLS * operations_per_tool_call(True)
-        + (GATE_OPERATIONS + 2)
+        GATE_OPERATIONS + 1 + 1 + WORST_TOOL_CALLS * WORST_CALL_OPERATIONS + (GATE_OPERATIONS + 2)
     )
 
 

@@ -31,13 +31,21 @@ def show(deps: AgentDeps, run_id: str, **fields: Any) -> None:
 
 
 def show_tool(
-    deps: AgentDeps, run: RunInfo, *, call_id: str, order: int, name: str, state: str
+    deps: AgentDeps,
+    run: RunInfo,
+    *,
+    call_id: str,
+    order: int,
+    name: str,
+    state: str,
+    detail: str | None = None,
 ) -> None:
-    """Set one tool call's state in the progress message (runs with a Slack thread only)."""
+    """Set one tool call's state (and a detail such as a job's next check) in the progress
+    message (runs with a Slack thread only)."""
     if deps.slack is None or run.channel is None:
         return
     run_id = run.run_id
-    entry = {"order": order, "name": name, "state": state}
+    entry = {"order": order, "name": name, "state": state, "detail": detail}
     with _write_lock:
         try:
             record = deps.store.set_tool_progress(run_id, call_id, entry)
@@ -57,7 +65,10 @@ def _render(deps: AgentDeps, record: dict[str, Any]) -> None:
         turn=int(record.get("turn", 0)) + 1,
         max_turns=deps.settings.max_turns,
         phase=record.get("phase", "thinking"),
-        tools=tuple(ToolProgress(name=entry["name"], state=entry["state"]) for entry in tools),
+        tools=tuple(
+            ToolProgress(name=entry["name"], state=entry["state"], detail=entry.get("detail"))
+            for entry in tools
+        ),
         note=record.get("note"),
         usage=record.get("usage_line"),
         offline_model=deps.offline_model,

@@ -3,6 +3,8 @@
     RUN#<run_id>            / RUN        the run: who, where, status, progress message
     APPROVAL#<approval_id>  / APPROVAL   one gate: the record the card is rendered from,
                                          plus the callback id, which never leaves the backend
+    JOB#<job_id>            / JOB        one long-running tool call that completes by webhook:
+                                         its callback id and the secret of its completion URL
 
 Writes that decide something (creating a gate, claiming it) are conditional, so concurrent
 or repeated callers agree on one outcome.
@@ -28,6 +30,7 @@ BACKEND_ONLY = (
     "pending",
     "gsi_requester",
     "gsi_channel",
+    "secret",
     "ttl",
 )
 # Sparse indexes: runs by requester and by channel, approvals while they wait for a decision.
@@ -45,6 +48,10 @@ def run_key(run_id: str) -> dict[str, str]:
 
 def approval_key(approval_id: str) -> dict[str, str]:
     return {"pk": f"APPROVAL#{approval_id}", "sk": "APPROVAL"}
+
+
+def job_key(job_id: str) -> dict[str, str]:
+    return {"pk": f"JOB#{job_id}", "sk": "JOB"}
 
 
 def is_conditional_failure(err: ClientError) -> bool:
@@ -82,17 +89,33 @@ class Store:
 
     def update_run(self, run_id: str, **fields: Any) -> dict[str, Any]:
         """Set fields on a run record; returns the record after the update."""
-        names = {f"#f{i}": name for i, name in enumerate(fields)}
-        values = {f":v{i}": value for i, value in enumerate(fields.values())}
-        assignments = ", ".join(f"#f{i} = :v{i}" for i in range(len(fields)))
+        return _public(self._set(run_key(run_id), fields))
+
+    def _set(
+        self,
+        key: dict[str, str],
+        fields: dict[str, Any],
+        *,
+        remove: str = "",
+        condition: str | None = None,
+        names: dict[str, str] | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """SET ``fields`` (and REMOVE ``remove``) on one item, if ``condition`` holds (with its
+        own ``names`` and ``values``); returns the item after."""
+        names = {**(names or {}), **{f"#f{i}": name for i, name in enumerate(fields)}}
+        values = {**(values or {}), **{f":v{i}": v for i, v in enumerate(fields.values())}}
+        expression = "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields)))
+        kwargs: dict[str, Any] = {"ConditionExpression": condition} if condition else {}
         response = self.table.update_item(
-            Key=run_key(run_id),
-            UpdateExpression=f"SET {assignments}",
+            Key=key,
+            UpdateExpression=expression + (f" REMOVE {remove}" if remove else ""),
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=_clean(values),
             ReturnValues="ALL_NEW",
+            **kwargs,
         )
-        return _public(response["Attributes"])
+        return dict(response["Attributes"])
 
     def set_tool_progress(self, run_id: str, call_id: str, entry: dict[str, Any]) -> dict[str, Any]:
         """Set one tool call's progress entry; returns the run record after the update."""
@@ -174,21 +197,33 @@ class Store:
         self, approval_id: str, *, owner: str, decider_name: str, now: int, lease_seconds: int
     ) -> bool:
         """Take the right to decide: only a pending gate, or a claim older than the lease."""
+        return self._claim(
+            approval_key(approval_id), "pending", owner, decider_name, now, lease_seconds
+        )
+
+    def release_claim(self, approval_id: str, *, owner: str) -> None:
+        """Give a claim back (the resume failed and may be retried at once)."""
+        self._release(approval_key(approval_id), "pending", owner)
+
+    def _claim(
+        self, key: dict[str, str], open_state: str, owner: str, name: str, now: int, lease: int
+    ) -> bool:
+        """Move a record from ``open_state`` (or a claim past its lease) to ``claimed``."""
         try:
             self.table.update_item(
-                Key=approval_key(approval_id),
+                Key=key,
                 UpdateExpression="SET #s = :claimed, claim_owner = :o, claimed_at = :now, "
                 "claimed_by = :name",
-                ConditionExpression="attribute_exists(pk) AND (#s = :pending OR "
+                ConditionExpression="attribute_exists(pk) AND (#s = :open OR "
                 "(#s = :claimed AND claimed_at < :stale))",
                 ExpressionAttributeNames={"#s": "state"},
                 ExpressionAttributeValues={
                     ":claimed": "claimed",
-                    ":pending": "pending",
+                    ":open": open_state,
                     ":o": owner,
                     ":now": now,
-                    ":name": decider_name,
-                    ":stale": now - lease_seconds,
+                    ":name": name,
+                    ":stale": now - lease,
                 },
             )
             return True
@@ -197,15 +232,14 @@ class Store:
                 return False
             raise
 
-    def release_claim(self, approval_id: str, *, owner: str) -> None:
-        """Give a claim back (the resume failed and may be retried at once)."""
+    def _release(self, key: dict[str, str], open_state: str, owner: str) -> None:
         try:
             self.table.update_item(
-                Key=approval_key(approval_id),
-                UpdateExpression="SET #s = :pending REMOVE claim_owner, claimed_at, claimed_by",
+                Key=key,
+                UpdateExpression="SET #s = :open REMOVE claim_owner, claimed_at, claimed_by",
                 ConditionExpression="claim_owner = :o",
                 ExpressionAttributeNames={"#s": "state"},
-                ExpressionAttributeValues={":pending": "pending", ":o": owner},
+                ExpressionAttributeValues={":open": open_state, ":o": owner},
             )
         except ClientError as err:
             if not is_conditional_failure(err):
@@ -217,6 +251,58 @@ class Store:
         if not item or "claimed_by" not in item:
             return None
         return str(item["claimed_by"]), int(item.get("claimed_at", 0))
+
+    # Jobs (long-running tool calls completed by webhook) ----------------------------------
+    def open_job(self, record: dict[str, Any], *, callback_id: str, secret: str) -> str:
+        """Save a job waiting for its completion; returns the secret of its completion URL
+        (a retried submitter gets the one saved first, so a URL already handed out works)."""
+        item = {**job_key(record["job_id"]), **_clean(record), "state": "waiting"}
+        item |= {"callback_id": callback_id, "secret": secret}
+        try:
+            self.table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+            return secret
+        except ClientError as err:
+            if not is_conditional_failure(err):
+                raise
+        existing = self.job_for_completion(record["job_id"])
+        assert existing is not None
+        return str(existing["secret"])
+
+    def job_for_completion(self, job_id: str) -> dict[str, Any] | None:
+        """A job with its secret and callback id: only the code that completes jobs asks."""
+        item = self.table.get_item(Key=job_key(job_id), ConsistentRead=True).get("Item")
+        return {key: _plain(value) for key, value in item.items()} if item else None
+
+    def claim_job(self, job_id: str, *, owner: str, now: int, lease_seconds: int) -> bool:
+        """Take the right to complete a waiting job (or one whose completer died)."""
+        return self._claim(job_key(job_id), "waiting", owner, "completion", now, lease_seconds)
+
+    def release_job(self, job_id: str, *, owner: str) -> None:
+        """Give a job's claim back (resuming the run failed and may be retried)."""
+        self._release(job_key(job_id), "waiting", owner)
+
+    def settle_job(self, job_id: str, *, state: str, **fields: Any) -> None:
+        """Record how the job ended (``completed``, ``failed`` or ``expired``)."""
+        self._set(
+            job_key(job_id),
+            {"state": state, **fields},
+            remove="claim_owner, claimed_at, claimed_by",
+            condition="attribute_exists(pk)",
+        )
+
+    def expire_job(self, job_id: str, *, at: str) -> None:
+        """The run stopped waiting for a job that has not completed (a no-op otherwise)."""
+        try:
+            self._set(
+                job_key(job_id),
+                {"state": "expired", "ended_at": at},
+                condition="#s0 = :waiting",
+                names={"#s0": "state"},
+                values={":waiting": "waiting"},
+            )
+        except ClientError as err:
+            if not is_conditional_failure(err):
+                raise
 
     def link_approval(self, run_id: str, approval_id: str) -> None:
         """Remember a run's gates (cancelling a run closes its open cards)."""

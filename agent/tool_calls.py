@@ -1,15 +1,15 @@
 """One turn's tool calls, in parallel under ``context.map``, each behind its approval gate.
 
-Each call becomes an outcome dict ``{tool_use_id, name, status, output, decision?}``; every
-failure (unknown tool, bad arguments, a raising tool, a rejection, an expiry) is an outcome
+Each call becomes an outcome (``agent.tool_results``); every failure (unknown tool, bad
+arguments, a raising tool, a rejection, an expiry, a failed or timed-out job) is an outcome
 with ``status != "ok"`` that goes back to Claude as an ``is_error`` tool_result, so the run
 goes on. Outputs over the spill limit live in S3 and the checkpoint keeps a reference.
+Long-running calls (``agent.tool_jobs``) wait inside the same map, so slow jobs of one turn
+wait in parallel.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any, assert_never
 
 from aws_durable_execution_sdk_python import BatchResult, DurableContext, StepContext
@@ -19,23 +19,30 @@ from aws_durable_execution_sdk_python.config import (
     MapConfig,
     NestingType,
     StepConfig,
-    StepSemantics,
 )
 from aws_durable_execution_sdk_python.retries import RetryStrategyConfig, create_retry_strategy
 
 from agent import progress
 from agent.approvals import GATE_OPERATIONS, Expired, Gate, GateOutcome, request_approval
-from agent.blobs import spill
 from agent.decisions import Approve, Edit, Reject, Revise, decision_to_json
 from agent.deps import AgentDeps
 from agent.errors import ToolInputError
 from agent.loop import ToolCall
 from agent.models import RunInfo
 from agent.prompts import load_prompt
-from agent.tools.registry import Tool, ToolContext
+from agent.tool_jobs import JOB_OPERATIONS, run_job
+from agent.tool_results import (
+    failure_text,
+    outcome,
+    output_text,
+    step_semantics,
+    stored_output,
+    tool_context,
+)
+from agent.tools.registry import Tool
 
 # Tool bodies catch their own errors; these retries cover a crash or cut-off mid-step.
-_TOOL_RETRY = create_retry_strategy(
+TOOL_RETRY = create_retry_strategy(
     RetryStrategyConfig(max_attempts=3, initial_delay=Duration.from_seconds(1))
 )
 
@@ -73,13 +80,13 @@ def run_tool_calls(
             outcomes.append(item.result)
         else:
             message = item.error.message if item.error else "the tool call did not finish"
-            outcomes.append(_outcome(call, "error", {"text": f"tool failed: {message}"}))
+            failed = outcome(call, "error", {"text": f"tool failed: {message}"})
+            outcomes.append({**failed, "operations": WORST_CALL_OPERATIONS})
     return outcomes
 
 
-def operations_per_tool_call(gated: bool) -> int:
-    """Durable operations one call adds: its step, plus a gate when it needs approval."""
-    return 1 + (GATE_OPERATIONS if gated else 0)
+# A call's durable operations: a gate, then its step or its job's (the longest is a webhook).
+WORST_CALL_OPERATIONS = GATE_OPERATIONS + max(JOB_OPERATIONS.values())
 
 
 def run_tool_call(
@@ -92,12 +99,14 @@ def run_tool_call(
     index: int,
     round: int,
 ) -> dict[str, Any]:
-    """Gate the call if its policy says so, then run it as a named step."""
+    """Gate the call if its policy says so, then run it: a named step, or a job."""
     tool = deps.tools.get(call.name)
     if tool is None:
-        return _outcome(call, "error", {"text": f"there is no tool named {call.name!r}"})
+        text = {"text": f"there is no tool named {call.name!r}"}
+        return {**outcome(call, "error", text), "operations": 0}
     if tool.approval.mode == "deny":
-        return _outcome(call, "denied", {"text": f"{call.name} is not allowed in this deployment"})
+        text = {"text": f"{call.name} is not allowed in this deployment"}
+        return {**outcome(call, "denied", text), "operations": 0}
     arguments = call.arguments
     decision: dict[str, Any] | None = None
     gated = tool.approval.needs_approval(arguments)
@@ -113,46 +122,59 @@ def run_tool_call(
             call_id=call.id,
             call_order=index,
         )
-        outcome = request_approval(context, deps, run, gate)
-        refusal = _refusal(call, outcome)
+        reviewed = request_approval(context, deps, run, gate)
+        refusal = _refusal(call, reviewed)
         if refusal is not None:
-            return {**refusal, "gated": True}
-        if isinstance(outcome, Edit) and outcome.arguments is not None:
-            arguments = outcome.arguments
-        decision = None if isinstance(outcome, Expired) else decision_to_json(outcome)
-    semantics = (
-        StepSemantics.AT_MOST_ONCE_PER_RETRY
-        if tool.side_effect
-        else StepSemantics.AT_LEAST_ONCE_PER_RETRY
-    )
+            return {**refusal, "operations": GATE_OPERATIONS}
+        if isinstance(reviewed, Edit) and reviewed.arguments is not None:
+            arguments = reviewed.arguments
+        decision = None if isinstance(reviewed, Expired) else decision_to_json(reviewed)
+    result, operations = _run(context, deps, run, tool, call, arguments, turn=turn, index=index)
+    if decision is not None:
+        result = {**result, "decision": decision}
+    return {**result, "operations": operations + (GATE_OPERATIONS if gated else 0)}
+
+
+def _run(
+    context: DurableContext,
+    deps: AgentDeps,
+    run: RunInfo,
+    tool: Tool,
+    call: ToolCall,
+    arguments: dict[str, Any],
+    *,
+    turn: int,
+    index: int,
+) -> tuple[dict[str, Any], int]:
+    """The call's outcome, and the durable operations it took."""
+    if tool.long_running:
+        return run_job(context, deps, run, tool, call, arguments, turn=turn, index=index)
     result: dict[str, Any] = context.step(
         lambda step: execute_tool(deps, run, tool, call, arguments, step, turn=turn, index=index),
         name=f"tool-{turn}-{index}",
-        config=StepConfig(retry_strategy=_TOOL_RETRY, step_semantics=semantics),
+        config=StepConfig(retry_strategy=TOOL_RETRY, step_semantics=step_semantics(tool)),
     )
-    if decision is not None:
-        result = {**result, "decision": decision}
-    return {**result, "gated": True} if gated else result
+    return result, 1
 
 
-def _refusal(call: ToolCall, outcome: GateOutcome) -> dict[str, Any] | None:
+def _refusal(call: ToolCall, reviewed: GateOutcome) -> dict[str, Any] | None:
     """The outcome for a call the reviewer did not let run, or None when it may run."""
-    match outcome:
+    match reviewed:
         case Approve() | Edit():
             return None
         case Revise(feedback=feedback, decider=decider):
             text = _refused_text(call, "asked for changes to", decider.name, feedback)
-            return _outcome(call, "changes_requested", text, decision_to_json(outcome))
+            return outcome(call, "changes_requested", text, decision_to_json(reviewed))
         case Reject(reason=reason, decider=decider):
             text = _refused_text(call, "rejected", decider.name, reason)
-            return _outcome(call, "rejected", text, decision_to_json(outcome))
+            return outcome(call, "rejected", text, decision_to_json(reviewed))
         case Expired(on_timeout="approve"):
             return None
         case Expired(at=at):
             text = _refused_text(call, "did not approve", None, f"the approval expired at {at}")
-            return _outcome(call, "expired", text)
+            return outcome(call, "expired", text)
         case _:
-            assert_never(outcome)
+            assert_never(reviewed)
 
 
 def _refused_text(call: ToolCall, verb: str, by: str | None, reason: str) -> dict[str, Any]:
@@ -175,14 +197,7 @@ def execute_tool(
 ) -> dict[str, Any]:
     """The step body: validate, run, spill a large output; a failure becomes an error outcome."""
     progress.show_tool(deps, run, call_id=call.id, order=index, name=tool.name, state="running")
-    context = ToolContext(
-        run_id=run.run_id,
-        requester=run.requester,
-        channel=run.channel,
-        idempotency_key=idempotency_key(run.execution_arn, call.id),
-        attempt=step.attempt,
-        slack=deps.slack,
-    )
+    context = tool_context(deps, run, call, attempt=step.attempt)
     status = "ok"
     try:
         text = output_text(tool.run(context, tool.parse_args(arguments)))
@@ -190,30 +205,8 @@ def execute_tool(
         status, text = "error", str(err)
     except Exception as err:  # noqa: BLE001 - a tool's failure is Claude's to handle, not the run's
         step.logger.warning("tool %s failed: %s", tool.name, type(err).__name__)
-        status, text = "error", f"{tool.name} failed: {type(err).__name__}: {err}"[:4000]
-    key = f"{run.run_id}/tool-{turn}-{index}.txt"
-    output = spill(text, blobs=deps.blobs, key=key, limit=deps.settings.spill_bytes)
+        status, text = "error", failure_text(tool.name, err)
+    output = stored_output(deps, run, text, turn=turn, index=index)
     state = "done" if status == "ok" else "failed"
     progress.show_tool(deps, run, call_id=call.id, order=index, name=tool.name, state=state)
-    return _outcome(call, status, output)
-
-
-def idempotency_key(execution_arn: str, tool_use_id: str) -> str:
-    """The same for every attempt of one call of one run, different for anything else."""
-    return hashlib.sha256(f"{execution_arn}|{tool_use_id}".encode()).hexdigest()[:40]
-
-
-def output_text(value: Any) -> str:
-    """A tool's return value as the text Claude reads."""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False, default=str)
-
-
-def _outcome(
-    call: ToolCall, status: str, output: dict[str, Any], decision: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    outcome = {"tool_use_id": call.id, "name": call.name, "status": status, "output": output}
-    if decision is not None:
-        outcome["decision"] = decision
-    return outcome
+    return outcome(call, status, output)

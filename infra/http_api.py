@@ -1,5 +1,6 @@
 """One API Gateway HTTP API: Slack's events in public (Bolt checks Slack's signature), the
-run and approval routes behind IAM (SigV4) authorisation.
+run and approval routes behind IAM (SigV4) authorisation, and long-running jobs' completion
+URLs in public (each carries its own single-use secret).
 """
 
 from __future__ import annotations
@@ -28,6 +29,12 @@ API_ROUTES: tuple[tuple[apigwv2.HttpMethod, str], ...] = (
     (apigwv2.HttpMethod.POST, "/approvals/{approval_id}/decision"),
     (apigwv2.HttpMethod.GET, "/usage"),
     (apigwv2.HttpMethod.GET, "/openapi.json"),
+)
+# Served by the HTTP API function too, without IAM: the outside system holding a completion URL
+# has no AWS identity; the URL's secret is checked by agent.completions.
+CALLBACK_ROUTES: tuple[tuple[apigwv2.HttpMethod, str], ...] = (
+    (apigwv2.HttpMethod.POST, "/callbacks/{token}"),
+    (apigwv2.HttpMethod.POST, "/callbacks/{token}/heartbeat"),
 )
 # Steady rate and burst for the whole stage: Slack sends a few requests per click, API callers
 # are services; this only stops a flood from running up Lambda concurrency.
@@ -109,5 +116,12 @@ def http_api(
     for method, path in API_ROUTES:
         http.add_routes(
             path=path, methods=[method], integration=api_integration, authorizer=iam_auth
+        )
+    for method, path in CALLBACK_ROUTES:
+        http.add_routes(
+            path=path,
+            methods=[method],
+            integration=api_integration,
+            authorizer=apigwv2.HttpNoneAuthorizer(),
         )
     return HttpApiParts(api=http, stage=stage)

@@ -66,6 +66,29 @@ def acknowledge_findings(stack: SignoffStack) -> None:
         "(HMAC-SHA256 with the signing secret) and rejects timestamps over 5 minutes old before "
         "any listener runs; the stage is throttled. Every other route uses IAM authorisation.",
     )
+    for route in ("POST--callbacks--{token}", "POST--callbacks--{token}--heartbeat"):
+        _ack(
+            stack.http.api.node.find_child(route),
+            "AwsSolutions-APIG4",
+            "A long-running job's completion URL is called by the outside system doing the job, "
+            "which has no AWS identity. The path carries a 192-bit single-use secret compared in "
+            "constant time (agent.completions); an unknown or used URL gets 404/409/410 and never "
+            "reaches a run. The stage is throttled.",
+        )
+    _ack(
+        stack.agent.role,
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:"
+        "log-group:*]",
+        "export_log_group exports the log group a reviewer approved for that one call; the "
+        "group is chosen at run time, so the grant covers this account's groups in this region, "
+        "for CreateExportTask only.",
+    )
+    _ack(
+        stack.agent.role,
+        "AwsSolutions-IAM5[Resource::*]",
+        "logs:DescribeExportTasks supports no resource-level permissions (the service "
+        "authorization reference lists no resource type for it); it only reads task status.",
+    )
     _acknowledge_bedrock(stack)
 
 

@@ -36,6 +36,13 @@ CONTROL_ACTIONS = (
     "lambda:StopDurableExecution",
     "lambda:GetDurableExecution",
 )
+# Completing long-running jobs (agent.completions, in the API function only).
+JOB_ACTIONS = (
+    "lambda:SendDurableExecutionCallbackFailure",
+    "lambda:SendDurableExecutionCallbackHeartbeat",
+)
+# The export_log_group tool (agent.tools.aws_logs).
+LOG_EXPORT_ACTIONS = ("logs:CreateExportTask", "logs:DescribeExportTasks")
 BEDROCK_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
 
 
@@ -83,6 +90,27 @@ def durable_checkpoints(agent: lambda_.IFunction) -> iam.PolicyStatement:
 def durable_control(agent: lambda_.IFunction) -> iam.PolicyStatement:
     """Decide, cancel and read runs of this agent only."""
     return iam.PolicyStatement(actions=list(CONTROL_ACTIONS), resources=[execution_arns(agent)])
+
+
+def job_completion(agent: lambda_.IFunction) -> iam.PolicyStatement:
+    """Report a job's failure or heartbeat into this agent's runs (success is a control
+    action already)."""
+    return iam.PolicyStatement(actions=list(JOB_ACTIONS), resources=[execution_arns(agent)])
+
+
+def log_exports(stack: Stack) -> list[iam.PolicyStatement]:
+    """Start exports of this account's log groups (each one approved by a reviewer) and read
+    how they are going; DescribeExportTasks takes no resource but ``*``."""
+    groups = stack.format_arn(
+        service="logs",
+        resource="log-group",
+        resource_name="*",
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
+    return [
+        iam.PolicyStatement(actions=["logs:CreateExportTask"], resources=[groups]),
+        iam.PolicyStatement(actions=["logs:DescribeExportTasks"], resources=["*"]),
+    ]
 
 
 def start_runs(alias: lambda_.IAlias) -> iam.PolicyStatement:

@@ -23,6 +23,7 @@ from agent.config import (
     ENV_BUCKET,
     ENV_BUDGET_USD,
     ENV_LLM_PROVIDER,
+    ENV_PUBLIC_URL,
     ENV_SLACK_BOT_TOKEN,
     ENV_SLASH_COMMAND,
     ENV_TABLE,
@@ -65,6 +66,9 @@ class SignoffStack(Stack):
             api=self.api.function,
             log_retention_days=settings.log_retention_days,
         )
+        # The API's URL for long-running jobs' completion URLs; the HttpApi resource alone, so
+        # no cycle through the routes, which reach the functions.
+        self.agent.function.add_environment(ENV_PUBLIC_URL, self.http.api.api_endpoint)
         self._grants()
         self.alarm_topic = alarm_topic(self, email=settings.alarm_email)
         add_alarms(
@@ -215,6 +219,7 @@ class SignoffStack(Stack):
             parts.role.add_to_policy(permissions.start_runs(self.alias))
             parts.role.add_to_policy(permissions.durable_control(agent.function))
             parts.role.add_to_policy(permissions.secret_read(*(self.secrets[s] for s in secrets)))
+        api.role.add_to_policy(permissions.job_completion(agent.function))
         slack.role.add_to_policy(permissions.invoke_self(self, self.slack_function_name))
 
     def _agent_statements(self) -> list[iam.PolicyStatement]:
@@ -222,6 +227,7 @@ class SignoffStack(Stack):
             permissions.store_access(self.table),
             permissions.blob_access(self.bucket),
             permissions.secret_read(*(self.secrets[s] for s in self._agent_secrets())),
+            *permissions.log_exports(self),
         ]
         if self.settings.llm_provider == "bedrock" and self.settings.bedrock_model:
             statements += permissions.bedrock_invoke(self, self.settings.bedrock_model)

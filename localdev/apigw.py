@@ -11,30 +11,13 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
-
-REASONS = {
-    200: "OK",
-    201: "Created",
-    202: "Accepted",
-    204: "No Content",
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    409: "Conflict",
-    413: "Payload Too Large",
-    422: "Unprocessable Entity",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-}
 
 
 def http_api_event(
@@ -123,5 +106,12 @@ def answer(
         (name, str(value)) for name, value in headers.items() if name.lower() != "content-length"
     ]
     header_list.append(("Content-Length", str(len(body))))
-    start_response(f"{status} {REASONS.get(status, 'Status')}", header_list)
+    start_response(f"{status} {_reason(status)}", header_list)
     return [body]
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:  # a status the standard does not name
+        return "Status"

@@ -1,6 +1,6 @@
 """The tool registry and the built-in tools."""
 
-from agent.tools import slack
+from agent.tools import aws_logs, http_job, pause, slack
 from agent.tools.registry import (
     AUTO,
     REQUIRE,
@@ -24,5 +24,6 @@ __all__ = [
 def default_registry() -> ToolRegistry:
     """A registry holding every built-in tool."""
     registry = ToolRegistry()
-    slack.register(registry)
+    for tools in (slack, http_job, aws_logs, pause):
+        tools.register(registry)
     return registry

@@ -1,7 +1,9 @@
 """Tools are data: a name, a description, an argument model, a function and a policy.
 
-The loop asks ``tool.approval.needs_approval(args)`` and ``tool.side_effect``; it never
-compares tool names. Adding a tool is one decorated function (see ``agent/tools/slack.py``).
+The loop asks ``tool.approval.needs_approval(args)``, ``tool.side_effect`` and
+``tool.completion_for(args)``; it never compares tool names. Adding a tool is one decorated
+function (see ``agent/tools/slack.py``); a long-running one also says how it completes
+(``agent/tools/jobs.py``).
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
+from agent.config import Settings
 from agent.errors import ToolInputError
 from agent.models import OnTimeout, describe_validation_error
+from agent.tools.jobs import Completion, CompletionRule
 
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
@@ -45,7 +49,11 @@ REQUIRE = ApprovalPolicy(mode="require")
 
 @dataclass(frozen=True, kw_only=True)
 class ToolContext:
-    """What a tool may use: the run's identity, an idempotency key and the clients."""
+    """What a tool may use: the run's identity, an idempotency key and the clients.
+
+    ``aws(service)`` is a boto3 client in the run's region; ``completion_url`` is set for a
+    webhook job's start (the address the outside system posts its result to).
+    """
 
     run_id: str
     requester: str
@@ -53,6 +61,9 @@ class ToolContext:
     idempotency_key: str
     attempt: int
     slack: Any | None
+    settings: Settings
+    aws: Callable[[str], Any]
+    completion_url: str | None = None
 
 
 ToolFunction = Callable[[ToolContext, Any], Any]
@@ -68,11 +79,24 @@ class Tool:
     run: ToolFunction
     approval: ApprovalPolicy = AUTO
     side_effect: bool = False
+    completion: CompletionRule | None = None
 
     @property
     def read_only(self) -> bool:
         """Read-only tools never change anything outside the run."""
         return not self.side_effect
+
+    @property
+    def long_running(self) -> bool:
+        """Whether a call waits for outside work to finish (see agent.tools.jobs)."""
+        return self.completion is not None
+
+    def completion_for(self, args: BaseModel) -> Completion | None:
+        """How this call completes (None: when its function returns)."""
+        rule = self.completion
+        if rule is None or isinstance(rule, Completion):
+            return rule
+        return rule(args)
 
     def schema(self) -> dict[str, Any]:
         """The tool as the Messages API wants it."""
@@ -114,6 +138,7 @@ class ToolRegistry:
         approval: ApprovalPolicy = AUTO,
         side_effect: bool = False,
         name: str | None = None,
+        completion: CompletionRule | None = None,
     ) -> Callable[[ToolFunction], Tool]:
         """Decorator: the function's name and docstring become the tool's name and description."""
 
@@ -129,6 +154,7 @@ class ToolRegistry:
                     run=function,
                     approval=approval,
                     side_effect=side_effect,
+                    completion=completion,
                 )
             )
 

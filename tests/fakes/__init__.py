@@ -7,4 +7,6 @@ Import them as ``tests.fakes.<module>`` (never bare ``fakes``): pytest also puts
   ``Fault``, ``Disconnect``, ``scripted``.
 - ``slack``: ``FakeSlack`` (Web API with channels, threads, metadata, ephemerals, modals).
 - ``aws``: ``Dynalite`` (DynamoDB), ``MotoS3``, ``FakeLambdaInvoke``.
+- ``logs``: ``FakeLogs`` (CloudWatch Logs export tasks that take a few checks to finish).
+- ``jobs``: ``FakeJobService`` (an HTTP service with start and status endpoints, or callbacks).
 """

@@ -1,4 +1,4 @@
-"""One HTTP API: Slack's route public, every run and approval route behind IAM."""
+"""One HTTP API: Slack's route and job completion URLs public, every run route behind IAM."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ API_ROUTES = {
     "GET /usage",
     "GET /openapi.json",
 }
+CALLBACK_ROUTES = {"POST /callbacks/{token}", "POST /callbacks/{token}/heartbeat"}
 
 
 def _routes(synth: Synthesized) -> dict[str, dict[str, Any]]:
@@ -34,13 +35,26 @@ def _function_behind(synth: Synthesized, route: dict[str, Any]) -> str:
 
 
 def test_exactly_the_slack_route_and_the_api_routes_exist(default: Synthesized) -> None:
-    assert set(_routes(default)) == API_ROUTES | {"POST /slack/events"}
+    assert set(_routes(default)) == API_ROUTES | CALLBACK_ROUTES | {"POST /slack/events"}
 
 
 def test_slack_events_are_public_and_reach_the_slack_function(default: Synthesized) -> None:
     route = _routes(default)["POST /slack/events"]
     assert route["AuthorizationType"] == "NONE"
     assert _function_behind(default, route) == default.lid(default.stack.slack.function)
+
+
+def test_completion_urls_are_public_and_reach_the_api_function(default: Synthesized) -> None:
+    routes = _routes(default)
+    for key in CALLBACK_ROUTES:
+        assert routes[key]["AuthorizationType"] == "NONE", key
+        assert _function_behind(default, routes[key]) == default.lid(default.stack.api.function)
+
+
+def test_the_agent_knows_the_apis_url_for_completion_urls(default: Synthesized) -> None:
+    agent = default.json["Resources"][default.lid(default.stack.agent.function)]
+    url = agent["Properties"]["Environment"]["Variables"]["SIGNOFF_PUBLIC_URL"]
+    assert url == {"Fn::GetAtt": [default.lid(default.stack.http.api), "ApiEndpoint"]}
 
 
 def test_every_api_route_needs_iam_and_reaches_the_api_function(default: Synthesized) -> None:
@@ -69,7 +83,7 @@ def test_default_stage_logs_every_request_and_is_throttled(default: Synthesized)
 
 def test_api_gateway_may_invoke_only_through_its_routes(default: Synthesized) -> None:
     permissions = default.resources("AWS::Lambda::Permission").values()
-    assert len(permissions) == len(API_ROUTES) + 1
+    assert len(permissions) == len(API_ROUTES) + len(CALLBACK_ROUTES) + 1
     for permission in permissions:
         props = permission["Properties"]
         assert props["Principal"] == "apigateway.amazonaws.com"

@@ -9,11 +9,12 @@ agent/runs.py, agent/api.py), so the grants and the code cannot drift apart sile
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 from typing import Any
 
 from infra.bundles import REPO_ROOT
-from infra.permissions import CONTROL_ACTIONS, STORE_ACTIONS
+from infra.permissions import CONTROL_ACTIONS, JOB_ACTIONS, LOG_EXPORT_ACTIONS, STORE_ACTIONS
 from tests.infra.conftest import BEDROCK_PROFILE, Synthesized
 
 Statement = tuple[frozenset[str], frozenset[str], str]
@@ -87,6 +88,7 @@ def _expected(synth: Synthesized) -> dict[str, set[tuple[str, str, str]]]:
     self_arn = (
         "arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:signoff-slack",
     )
+    log_groups = ("arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*",)
     return {
         lid(stack.agent.role): grants(
             (logs, (f"<{lid(stack.agent.log_group)}.Arn>",)),
@@ -94,6 +96,8 @@ def _expected(synth: Synthesized) -> dict[str, set[tuple[str, str, str]]]:
             (("s3:GetObject", "s3:PutObject"), (f"<{lid(stack.bucket)}.Arn>/*",)),
             (("secretsmanager:GetSecretValue",), secret("SLACK_BOT_TOKEN", "ANTHROPIC_API_KEY")),
             (("lambda:CheckpointDurableExecution", "lambda:GetDurableExecutionState"), executions),
+            (("logs:CreateExportTask",), log_groups),
+            (("logs:DescribeExportTasks",), ("*",)),
         ),
         lid(stack.slack.role): control
         | grants(
@@ -105,6 +109,7 @@ def _expected(synth: Synthesized) -> dict[str, set[tuple[str, str, str]]]:
         | grants(
             (logs, (f"<{lid(stack.api.log_group)}.Arn>",)),
             (("secretsmanager:GetSecretValue",), secret("SLACK_BOT_TOKEN")),
+            (JOB_ACTIONS, executions),
         ),
     }
 
@@ -135,7 +140,9 @@ def test_roles_have_no_managed_or_inline_policies(default: Synthesized) -> None:
 def test_no_statement_allows_a_bare_star(default: Synthesized) -> None:
     for statements in statements_by_role(default).values():
         for actions, resources, _ in statements:
-            assert "*" not in resources
+            # DescribeExportTasks has no resource type: "*" is its only resource, alone.
+            if "*" in resources:
+                assert (actions, resources) == ({"logs:DescribeExportTasks"}, {"*"})
             assert not any(action.endswith(":*") or action == "*" for action in actions)
 
 
@@ -216,8 +223,15 @@ def test_blob_actions_are_the_s3_calls_agent_blobs_makes() -> None:
 
 def test_control_actions_cover_every_lambda_call_of_the_control_plane() -> None:
     calls = set()
-    for module in ("runs.py", "api.py"):
+    for module in ("runs.py", "api.py", "completions.py"):
         calls |= _method_calls(REPO_ROOT / "agent" / module, "lambda_client")
     called = {_iam_action("lambda", c) for c in calls}
-    assert called <= {*CONTROL_ACTIONS, "lambda:InvokeFunction"}
+    assert called <= {*CONTROL_ACTIONS, *JOB_ACTIONS, "lambda:InvokeFunction"}
     assert "lambda:InvokeFunction" in called  # starting runs goes through the alias grant
+    assert set(JOB_ACTIONS) <= called
+
+
+def test_log_export_actions_are_the_calls_the_export_tool_makes() -> None:
+    source = (REPO_ROOT / "agent" / "tools" / "aws_logs.py").read_text()
+    calls = set(re.findall(r"\b([a-z]+_export_tasks?)\b", source))  # incl. a paginator's name
+    assert {_iam_action("logs", c) for c in calls} == set(LOG_EXPORT_ACTIONS)

@@ -66,8 +66,16 @@ def test_bad_arguments_name_the_field_for_claude() -> None:
         tool.parse_args({"text": "hi"})
 
 
-def test_builtins_are_read_history_and_post() -> None:
+BUILTINS = ["read_slack_history", "post_slack_message", "http_job", "export_log_group", "pause"]
+
+
+def test_builtins_and_what_each_needs() -> None:
     registry = default_registry()
-    assert [t.name for t in registry.all()] == ["read_slack_history", "post_slack_message"]
+    assert [t.name for t in registry.all()] == BUILTINS
     read = registry.get("read_slack_history")
     assert read is not None and read.read_only and read.approval.mode == "auto"
+    for name in ("http_job", "export_log_group"):  # start work elsewhere: a reviewer says yes
+        job = registry.get(name)
+        assert job is not None and job.long_running and job.approval.mode == "require"
+    pause = registry.get("pause")
+    assert pause is not None and pause.long_running and pause.approval.mode == "auto"

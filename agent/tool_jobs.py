@@ -1,0 +1,310 @@
+"""Long-running tool calls: start the outside work, then wait for it at no compute cost.
+
+Run inside the turn's ``context.map`` branch, so several jobs of one turn wait in parallel:
+
+    polling   tool-N-i (start, a step)    tool-N-i-poll (wait_for_condition: check, back off)
+    webhook   tool-N-i (wait_for_callback: the submitter starts the job with its completion
+              URL)    tool-N-i-result (a step: record how it ended)
+    sleep     tool-N-i (a step: how long)  tool-N-i-pause (context.wait)
+
+Each ends as an outcome (``agent.tool_results``); a job that fails, times out or cannot start
+is an error outcome for Claude, never a failed run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aws_durable_execution_sdk_python import DurableContext, StepContext
+from aws_durable_execution_sdk_python.config import Duration, StepConfig, WaitForCallbackConfig
+from aws_durable_execution_sdk_python.exceptions import (
+    CallbackError,
+    CallbackExternalError,
+    CallbackTimeoutError,
+    WaitForConditionError,
+)
+from aws_durable_execution_sdk_python.retries import RetryStrategyConfig, create_retry_strategy
+from aws_durable_execution_sdk_python.serdes import JsonSerDes
+from aws_durable_execution_sdk_python.types import WaitForConditionCheckContext
+from aws_durable_execution_sdk_python.waits import WaitForConditionConfig
+
+from agent import progress
+from agent.clock import now_iso
+from agent.deps import AgentDeps
+from agent.errors import ToolInputError
+from agent.loop import ToolCall
+from agent.models import RunInfo
+from agent.telemetry import AGENT_SERVICE, COUNT, emit
+from agent.tool_results import (
+    failure_text,
+    outcome,
+    output_text,
+    step_semantics,
+    stored_output,
+    tool_context,
+)
+from agent.tools.jobs import Done, Failed, Pending, Polling, PollState, Sleep, Webhook
+from agent.tools.registry import Tool
+
+# Durable operations each kind of job adds (the run counts them against AWS's cap).
+JOB_OPERATIONS = {Polling: 2, Webhook: 4, Sleep: 2}
+JOB_ID_PREFIX = "jb_"
+
+_START_RETRY = create_retry_strategy(
+    RetryStrategyConfig(max_attempts=3, initial_delay=Duration.from_seconds(2))
+)
+
+
+def job_id_for(execution_arn: str, operation: str) -> str:
+    """Stable across retries and replays of one call, unrelated to anything public."""
+    return JOB_ID_PREFIX + hashlib.sha256(f"{execution_arn}|{operation}".encode()).hexdigest()[:32]
+
+
+def completion_path(token: str) -> str:
+    """The API path an outside system posts a job's result to."""
+    return f"/callbacks/{token}"
+
+
+def run_job(
+    context: DurableContext,
+    deps: AgentDeps,
+    run: RunInfo,
+    tool: Tool,
+    call: ToolCall,
+    arguments: dict[str, Any],
+    *,
+    turn: int,
+    index: int,
+) -> tuple[dict[str, Any], int]:
+    """Start the job and wait for it: the call's outcome and the operations it took."""
+    job = _Job(deps, run, tool, call, arguments, turn=turn, index=index)
+    try:
+        completion = tool.completion_for(tool.parse_args(arguments))
+    except ToolInputError as err:  # arguments are checkpointed: the same on every replay
+        return outcome(call, "error", {"text": str(err)}), 0
+    match completion:
+        case Polling():
+            return job.poll(context, completion), JOB_OPERATIONS[Polling]
+        case Webhook():
+            return job.webhook(context, completion), JOB_OPERATIONS[Webhook]
+        case Sleep():
+            return job.sleep(context), JOB_OPERATIONS[Sleep]
+        case _:
+            raise TypeError(f"{tool.name} is not a long-running tool")
+
+
+class _Job:
+    """One long-running call: the durable operations of each kind, and their step bodies."""
+
+    def __init__(
+        self,
+        deps: AgentDeps,
+        run: RunInfo,
+        tool: Tool,
+        call: ToolCall,
+        arguments: dict[str, Any],
+        *,
+        turn: int,
+        index: int,
+    ) -> None:
+        self.deps, self.run, self.tool, self.call = deps, run, tool, call
+        self.arguments, self.turn, self.index = arguments, turn, index
+        self.name = f"tool-{turn}-{index}"
+
+    # Polling -------------------------------------------------------------------------------
+    def poll(self, context: DurableContext, polling: Polling) -> dict[str, Any]:
+        started: dict[str, Any] = context.step(
+            self._start, name=self.name, config=self._start_config()
+        )
+        if "handle" not in started:
+            return started  # the start failed: its error outcome
+        initial: PollState = {"handle": started["handle"], "status": "pending", "errors": 0}
+        try:
+            final: PollState = context.wait_for_condition(
+                lambda state, check: self._check(polling, state, check),
+                config=WaitForConditionConfig(
+                    wait_strategy=polling.wait_strategy(),
+                    initial_state=initial,
+                    serdes=JsonSerDes(),
+                ),
+                name=f"{self.name}-poll",
+            )
+        except WaitForConditionError as err:
+            text = (
+                f"{self.tool.name} did not finish within {polling.max_attempts} checks "
+                f"and may still be running ({err})"
+            )
+            return outcome(self.call, "timed_out", {"text": text})
+        if final["status"] == "done":
+            return outcome(self.call, "ok", final["output"])
+        return outcome(self.call, "error", {"text": f"{self.tool.name} failed: {final['error']}"})
+
+    def _start(self, step: StepContext) -> dict[str, Any]:
+        """Start the job: ``{"handle"}``, or an error outcome when it could not start."""
+        self._show("running", "starting")
+        try:
+            args = self.tool.parse_args(self.arguments)
+            context = tool_context(self.deps, self.run, self.call, attempt=step.attempt)
+            handle = self.tool.run(context, args)
+        except ToolInputError as err:
+            return self._failed(str(err))
+        except Exception as err:  # noqa: BLE001 - a tool's failure is Claude's to handle
+            step.logger.warning("job %s did not start: %s", self.tool.name, type(err).__name__)
+            return self._failed(failure_text(self.tool.name, err))
+        return {"handle": json.loads(json.dumps(handle, default=str))}
+
+    def _check(
+        self, polling: Polling, state: PollState, check: WaitForConditionCheckContext
+    ) -> PollState:
+        """One check of the job; the returned state is checkpointed between checks."""
+        context = tool_context(self.deps, self.run, self.call, attempt=check.attempt)
+        try:
+            status = polling.check(context, state["handle"])
+            state = state | {"errors": 0}
+        except Exception as err:  # noqa: BLE001 - a failing check is retried, then reported
+            state = state | {"errors": state["errors"] + 1}
+            if state["errors"] >= polling.max_check_errors:
+                error = f"checking failed {state['errors']} times in a row: {err}"
+                return self._ended(state, "failed", error=error)
+            status = Pending(f"check failed ({type(err).__name__}), trying again")
+        match status:
+            case Done(result=result):
+                text = output_text(result)
+                output = stored_output(self.deps, self.run, text, turn=self.turn, index=self.index)
+                return self._ended(state, "done", output=output)
+            case Failed(error=error):
+                return self._ended(state, "failed", error=error)
+            case Pending(detail=detail):
+                self._show_next_check(polling, state, check.attempt, detail)
+                return state
+        raise TypeError(f"{self.tool.name}'s check returned {status!r}")
+
+    def _ended(self, state: PollState, status: str, **fields: Any) -> PollState:
+        self._show("done" if status == "done" else "failed")
+        emit(AGENT_SERVICE, {"ToolJobsEnded": (1, COUNT)}, outcome=status)
+        return state | {"status": status, **fields}
+
+    def _show_next_check(
+        self, polling: Polling, state: PollState, attempt: int, detail: str | None
+    ) -> None:
+        delay = polling.next_delay(state, attempt)
+        when = "last check" if delay is None else f"next check {_clock_after(delay)}"
+        self._show("waiting_job", f"{detail or 'running'} · check {attempt} · {when}")
+
+    # Webhook -------------------------------------------------------------------------------
+    def webhook(self, context: DurableContext, webhook: Webhook) -> dict[str, Any]:
+        public_url = self.deps.settings.public_url  # read once per process: fixed per version
+        if public_url is None:
+            text = f"{self.tool.name} needs SIGNOFF_PUBLIC_URL (the API's URL) to call back"
+            return outcome(self.call, "error", {"text": text})
+        job_id = job_id_for(self.run.execution_arn, self.name)
+        config = WaitForCallbackConfig(
+            timeout=Duration.from_seconds(webhook.timeout_seconds),
+            heartbeat_timeout=Duration.from_seconds(webhook.heartbeat_seconds or 0),
+            serdes=JsonSerDes(),
+            retry_strategy=_START_RETRY,
+        )
+        ended: dict[str, Any]
+        try:
+            result = context.wait_for_callback(
+                lambda callback_id, _: self._submit(job_id, callback_id, webhook, public_url),
+                name=self.name,
+                config=config,
+            )
+            ended = {"status": "ok", "result": result}
+        except CallbackTimeoutError as err:
+            ended = {"status": "timed_out", "error": _timeout_text(self.tool.name, webhook, err)}
+        except CallbackExternalError as err:  # the job reported a failure
+            ended = {"status": "error", "error": f"{self.tool.name} failed: {err.message}"}
+        except CallbackError as err:  # the submitter never got the job started
+            error = f"{self.tool.name} did not start: {err.message}"
+            ended = {"status": "error", "error": error, "abandoned": True}
+        return context.step(lambda _: self._settle(job_id, ended), name=f"{self.name}-result")
+
+    def _submit(self, job_id: str, callback_id: str, webhook: Webhook, public_url: str) -> None:
+        """Save the job (its completion URL's secret), then start it with that URL."""
+        record = {
+            "job_id": job_id,
+            "run_id": self.run.run_id,
+            "tool_name": self.tool.name,
+            "created_at": now_iso(),
+            "heartbeat_seconds": webhook.heartbeat_seconds,
+        }
+        secret = self.deps.store.open_job(
+            record, callback_id=callback_id, secret=secrets.token_urlsafe(24)
+        )
+        url = public_url + completion_path(f"{job_id}.{secret}")
+        context = tool_context(self.deps, self.run, self.call, attempt=1, completion_url=url)
+        self._show("running", "starting")
+        self.tool.run(context, self.tool.parse_args(self.arguments))
+        self._show("waiting_job", "waiting for it to call back")
+
+    def _settle(self, job_id: str, ended: dict[str, Any]) -> dict[str, Any]:
+        """Record how the job ended (a late completion then gets a clear answer)."""
+        status = ended["status"]
+        if status == "timed_out" or ended.get("abandoned"):
+            self.deps.store.expire_job(job_id, at=now_iso())
+        emit(AGENT_SERVICE, {"ToolJobsEnded": (1, COUNT)}, outcome=status)
+        self._show("done" if status == "ok" else "failed")
+        if status != "ok":
+            return outcome(self.call, status, {"text": ended["error"]})
+        text = output_text(ended["result"])
+        output = stored_output(self.deps, self.run, text, turn=self.turn, index=self.index)
+        return outcome(self.call, "ok", output)
+
+    # Sleep ---------------------------------------------------------------------------------
+    def sleep(self, context: DurableContext) -> dict[str, Any]:
+        planned: dict[str, Any] = context.step(self._plan_pause, name=self.name)
+        if "seconds" not in planned:
+            return planned  # refused: its error outcome
+        context.wait(Duration.from_seconds(planned["seconds"]), name=f"{self.name}-pause")
+        text = f"Waited {planned['seconds']} seconds (until {planned['until']}). Carry on."
+        return outcome(self.call, "ok", {"text": text})
+
+    def _plan_pause(self, step: StepContext) -> dict[str, Any]:
+        try:
+            context = tool_context(self.deps, self.run, self.call, attempt=step.attempt)
+            planned = self.tool.run(context, self.tool.parse_args(self.arguments))
+            seconds = int(planned["seconds"])
+        except ToolInputError as err:
+            return self._failed(str(err))
+        until = (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat(timespec="seconds")
+        self._show("waiting_job", f"{planned.get('reason') or 'paused'} · until {until}")
+        return {"seconds": seconds, "until": until}
+
+    # Shared --------------------------------------------------------------------------------
+    def _start_config(self) -> StepConfig:
+        return StepConfig(retry_strategy=_START_RETRY, step_semantics=step_semantics(self.tool))
+
+    def _failed(self, text: str) -> dict[str, Any]:
+        self._show("failed")
+        return outcome(self.call, "error", {"text": text})
+
+    def _show(self, state: str, detail: str | None = None) -> None:
+        progress.show_tool(
+            self.deps,
+            self.run,
+            call_id=self.call.id,
+            order=self.index,
+            name=self.tool.name,
+            state=state,
+            detail=detail,
+        )
+
+
+def _clock_after(seconds: int) -> str:
+    moment = datetime.now(UTC) + timedelta(seconds=seconds)
+    return moment.strftime("%H:%M:%S UTC")
+
+
+def _timeout_text(tool_name: str, webhook: Webhook, err: CallbackTimeoutError) -> str:
+    if "heartbeat" in str(err).lower():
+        return (
+            f"{tool_name} stopped sending heartbeats (one is due every "
+            f"{webhook.heartbeat_seconds} seconds); it may have died"
+        )
+    return f"{tool_name} did not call back within {webhook.timeout_seconds} seconds"
