@@ -146,6 +146,16 @@ def test_the_http_api_answers_with_the_local_token_only(dev: DevProcess) -> None
     assert "check the build" in done["result"]
 
 
+def test_usage_and_completion_urls_are_served_on_the_same_port(dev: DevProcess) -> None:
+    status, body = dev.request("GET", "/usage?requester=svc")
+    assert status == 401  # the HTTP API wants the local token
+    status, body = dev.api("GET", "/usage?requester=svc")
+    assert status == 200 and body["requester"]["runs"] >= 0
+    # A completion URL is its own credential: no token, and an unknown one is a clear 404.
+    status, body = dev.request("POST", "/callbacks/jb_00.not-a-secret", {"result": 1})
+    assert status == 404 and body["error"] == "no job has this completion URL"
+
+
 def test_a_waiting_run_survives_a_restart_then_is_approved(tmp_path: Path) -> None:
     task = "plan the migration"
     first = DevProcess(tmp_path / "data").start()
