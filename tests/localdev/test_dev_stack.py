@@ -147,10 +147,15 @@ def test_the_http_api_answers_with_the_local_token_only(dev: DevProcess) -> None
 
 
 def test_usage_and_completion_urls_are_served_on_the_same_port(dev: DevProcess) -> None:
-    status, body = dev.request("GET", "/usage?requester=svc")
+    dev.api("POST", "/runs", {"task": "count me", "requester": "svc-usage"})
+    status, body = dev.request("GET", "/usage?requester=svc-usage")
     assert status == 401  # the HTTP API wants the local token
-    status, body = dev.api("GET", "/usage?requester=svc")
-    assert status == 200 and body["requester"]["runs"] >= 0
+    report = wait_for(
+        lambda: (r := dev.api("GET", "/usage?requester=svc-usage")[1]) and r["requester"]["runs"],
+        "the run to count",
+        timeout=WAIT,
+    )
+    assert report["requester"]["runs"] == 1 and report["days"] == 30
     # A completion URL is its own credential: no token, and an unknown one is a clear 404.
     status, body = dev.request("POST", "/callbacks/jb_00.not-a-secret", {"result": 1})
     assert status == 404 and body["error"] == "no job has this completion URL"
