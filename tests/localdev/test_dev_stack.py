@@ -151,7 +151,9 @@ def test_usage_and_completion_urls_are_served_on_the_same_port(dev: DevProcess) 
     status, body = dev.request("GET", "/usage?requester=svc-usage")
     assert status == 401  # the HTTP API wants the local token
     report = wait_for(
-        lambda: (r := dev.api("GET", "/usage?requester=svc-usage")[1]) and r["requester"]["runs"],
+        lambda: (
+            (r := dev.api("GET", "/usage?requester=svc-usage")[1]) and r["requester"]["runs"] and r
+        ),
         "the run to count",
         timeout=WAIT,
     )
