@@ -60,7 +60,11 @@ class FakeJobService:
                 return None
             job.checks += 1
             if job.checks < self.checks_to_finish:
-                return {"id": job_id, "status": "running", "progress": f"{job.checks} of {self.checks_to_finish}"}
+                return {
+                    "id": job_id,
+                    "status": "running",
+                    "progress": f"{job.checks} of {self.checks_to_finish}",
+                }
             return {"id": job_id, **self.outcome}
 
 
