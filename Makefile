@@ -67,6 +67,16 @@ dev: deps
 clean:
 	rm -rf $(VENV) $(TOOLS) node_modules .pytest_cache .mypy_cache .ruff_cache build cdk.out
 
+# Every figure in bench/results.json, then bench/RESULTS.md from it (offline; see bench/).
 bench: deps
+	$(PY) -m bench.results
 	$(PY) -m bench.cold_starts
 	$(PY) -m bench.agent_turns
+	$(PY) -m bench.resume
+	$(PY) -m bench.amplification
+	$(PY) -m bench.parallel
+	$(PY) -m bench.operations
+	$(PY) -m bench.click_to_resume
+	$(PY) -m bench.bundles
+	$(PY) -m bench.cost
+	$(PY) -m bench.report

@@ -16,14 +16,29 @@ from typing import Any
 
 
 def signed_command_event(text: str = "draft the status") -> dict[str, Any]:
-    """A signed ``/agent`` request as API Gateway hands it to the Slack function."""
-    from urllib.parse import quote_plus
+    """A signed ``/agent`` request, every field Slack sends, as API Gateway hands it over.
+
+    Its ``response_url`` points at the local Slack stand-in (``SLACK_API_URL``'s server)."""
+    from urllib.parse import urlencode
 
     from slack_sdk.signature import SignatureVerifier
 
-    body = (
-        f"command=%2Fagent&text={quote_plus(text)}&user_id=U1&channel_id=C1&team_id=T1&trigger_id=t"
-    )
+    slack = os.environ.get("SLACK_API_URL", "http://127.0.0.1:9/api/").removesuffix("api/")
+    form = {
+        "token": "legacy",
+        "team_id": "T1",
+        "team_domain": "bench",
+        "channel_id": "C1",
+        "channel_name": "general",
+        "user_id": "U1",
+        "user_name": "bench",
+        "command": "/agent",
+        "text": text,
+        "api_app_id": "A1",
+        "response_url": f"{slack}respond/C1/U1",
+        "trigger_id": f"bench.{time.time_ns()}",
+    }
+    body = urlencode(form)
     ts = str(int(time.time()))
     secret = os.environ["SLACK_SIGNING_SECRET"]
     signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)

@@ -1,0 +1,141 @@
+"""How the Messages API would bill a run's requests with prompt caching (pure).
+
+The API reads a request as tools, then system, then the message blocks, and caches prefixes
+that end at a ``cache_control`` breakpoint. For each request, in order and at its time:
+
+- a hit is the longest prefix, ending within 20 blocks before one of the request's
+  breakpoints, that an earlier request wrote and whose entry has not expired: those tokens
+  are billed as cache reads (and the entry's lifetime starts again);
+- every breakpoint past the hit writes its prefix (if at least the model's minimum
+  cacheable length): the tokens from the hit to the last such breakpoint are billed as cache
+  writes, at the 5-minute or 1-hour rate of the breakpoint that ends them;
+- the rest is plain input.
+
+Tokens are the request's input tokens as the API (here the fake) reported them, shared
+among the blocks in proportion to their JSON bytes. Without caching, every input token is
+plain input. Prices come from ``agent.pricing``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from agent.pricing import turn_cost
+
+LOOKBACK_BLOCKS = 20
+TTL_SECONDS = {"5m": 300, "1h": 3600}
+# Minimum cacheable prompt length, tokens (Anthropic's prompt caching docs): 1024 for the
+# Sonnet and Opus models, 2048 for Haiku.
+MIN_TOKENS = {"haiku": 2048}
+DEFAULT_MIN_TOKENS = 1024
+
+
+@dataclass(frozen=True)
+class Billed:
+    """One request's input tokens as the API would bill them."""
+
+    input_tokens: int
+    cache_read_input_tokens: int
+    cache_creation_input_tokens: int
+    cache_creation_1h_input_tokens: int
+    output_tokens: int
+
+    def usage(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class _Block:
+    prefix: str  # a hash of every block up to and including this one
+    tokens: float
+    ttl: str | None  # the breakpoint's TTL, or None when the block has no breakpoint
+
+
+def blocks_of(body: dict[str, Any], input_tokens: int) -> list[_Block]:
+    """The request's blocks in cache order, each with its share of the input tokens."""
+    raw: list[dict[str, Any]] = [*body.get("tools", []), *_as_blocks(body.get("system"))]
+    for message in body.get("messages", []):
+        raw += [{"role": message["role"], **block} for block in _as_blocks(message["content"])]
+    texts = [json.dumps(_without_marker(block), sort_keys=True) for block in raw]
+    total = sum(len(text) for text in texts) or 1
+    digest, blocks = hashlib.sha256(), []
+    for block, text in zip(raw, texts, strict=True):
+        digest.update(text.encode())
+        marker = block.get("cache_control")
+        ttl = None if marker is None else str(marker.get("ttl", "5m"))
+        blocks.append(_Block(digest.hexdigest(), input_tokens * len(text) / total, ttl))
+    return blocks
+
+
+def _as_blocks(value: Any) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [{"type": "text", "text": value}]
+    return list(value)
+
+
+def _without_marker(block: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in block.items() if key != "cache_control"}
+
+
+class PromptCache:
+    """The API's cache for one workspace, replayed request by request."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.minimum = next((v for k, v in MIN_TOKENS.items() if k in model), DEFAULT_MIN_TOKENS)
+        self.entries: dict[str, tuple[float, str]] = {}  # prefix -> (expires at, ttl)
+
+    def bill(self, body: dict[str, Any], usage: dict[str, Any], at: float) -> Billed:
+        """The request sent at ``at`` (seconds), with the usage the API reported."""
+        blocks = blocks_of(body, int(usage["input_tokens"]))
+        breakpoints = [i for i, block in enumerate(blocks) if block.ttl is not None]
+        hit = self._hit(blocks, breakpoints, at)
+        written = {"5m": 0.0, "1h": 0.0}
+        start = hit + 1
+        for index in breakpoints:
+            prefix_tokens = sum(b.tokens for b in blocks[: index + 1])
+            if index <= hit or prefix_tokens < self.minimum:
+                continue
+            ttl = str(blocks[index].ttl)
+            written[ttl] += sum(b.tokens for b in blocks[start : index + 1])
+            self.entries[blocks[index].prefix] = (at + TTL_SECONDS[ttl], ttl)
+            start = index + 1
+        read = sum(b.tokens for b in blocks[: hit + 1])
+        created = written["5m"] + written["1h"]
+        return Billed(
+            input_tokens=round(sum(b.tokens for b in blocks) - read - created),
+            cache_read_input_tokens=round(read),
+            cache_creation_input_tokens=round(created),
+            cache_creation_1h_input_tokens=round(written["1h"]),
+            output_tokens=int(usage["output_tokens"]),
+        )
+
+    def _hit(self, blocks: list[_Block], breakpoints: list[int], at: float) -> int:
+        """The last block of the longest live cached prefix within reach (-1: none)."""
+        reachable = {i for bp in breakpoints for i in range(max(0, bp - LOOKBACK_BLOCKS), bp + 1)}
+        for index in sorted(reachable, reverse=True):
+            entry = self.entries.get(blocks[index].prefix)
+            if entry is not None and entry[0] >= at:
+                self.entries[blocks[index].prefix] = (at + TTL_SECONDS[entry[1]], entry[1])
+                return index
+        return -1
+
+
+def cached_and_uncached_usd(
+    model: str, requests: list[tuple[dict[str, Any], dict[str, Any], float]]
+) -> tuple[float, float, list[Billed]]:
+    """Dollars for ``(body, reported usage, sent at)`` requests with caching and without."""
+    cache, billed = PromptCache(model), []
+    for body, usage, at in requests:
+        billed.append(cache.bill(body, usage, at))
+    cached = sum(turn_cost(model, b.usage()) for b in billed)
+    uncached = sum(
+        turn_cost(model, {"input_tokens": u["input_tokens"], "output_tokens": u["output_tokens"]})
+        for _, u, _ in requests
+    )
+    return cached, uncached, billed
