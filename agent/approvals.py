@@ -16,13 +16,13 @@ from aws_durable_execution_sdk_python import DurableContext
 from aws_durable_execution_sdk_python.config import Duration, WaitForCallbackConfig
 from aws_durable_execution_sdk_python.exceptions import CallbackTimeoutError
 from aws_durable_execution_sdk_python.retries import RetryStrategyConfig, create_retry_strategy
-from aws_durable_execution_sdk_python.serdes import JsonSerDes
 
 from agent import cards, progress
 from agent.clock import iso_after, now_iso
 from agent.decisions import Decision, decision_to_json, parse_decision
 from agent.deps import AgentDeps
 from agent.models import ApprovalKind, ApprovalRecord, OnTimeout, RunInfo
+from agent.serdes import COMPACT_JSON
 from agent.slack_messages import post_or_update
 from agent.telemetry import AGENT_SERVICE, COUNT, emit
 from agent.tools.registry import ApprovalPolicy
@@ -77,7 +77,7 @@ def request_approval(
     timeout = gate.policy.timeout_seconds or deps.settings.approval_timeout_seconds
     config = WaitForCallbackConfig(
         timeout=Duration.from_seconds(timeout),
-        serdes=JsonSerDes(),
+        serdes=COMPACT_JSON,
         retry_strategy=_SUBMITTER_RETRY,
     )
 

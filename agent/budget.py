@@ -8,11 +8,11 @@ checkpointed usage of earlier turns, so every replay takes the same branch.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agent.pricing import ledger
+from agent.pricing import turn_cost
 
 TOKEN_KINDS = (
     "input_tokens",
@@ -26,15 +26,14 @@ TOKEN_KINDS = (
 class Spent:
     """What a run has used so far."""
 
-    usd: float
-    tokens: int
+    usd: float = 0.0
+    tokens: int = 0
 
-    @classmethod
-    def of(cls, turns: Iterable[Mapping[str, Any]]) -> Spent:
-        """Dollars and tokens (every kind, cached or not) over per-turn usage records."""
-        turns = list(turns)
-        tokens = sum(int(turn.get(kind, 0)) for turn in turns for kind in TOKEN_KINDS)
-        return cls(usd=float(ledger(turns)["cost_usd"]), tokens=tokens)
+    def plus(self, turn: Mapping[str, Any]) -> Spent:
+        """With one more turn's usage record (dollars priced by its model)."""
+        tokens = sum(int(turn.get(kind, 0)) for kind in TOKEN_KINDS)
+        usd = turn_cost(str(turn.get("model") or "unknown"), turn)
+        return Spent(usd=self.usd + usd, tokens=self.tokens + tokens)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ identical from turn to turn and each request extends the previous one's prefix.
 
 from __future__ import annotations
 
-import copy
 from typing import Any, Literal
 
 Ttl = Literal["5m", "1h"]
@@ -40,19 +39,25 @@ def with_breakpoints(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """Copies of the three parts with breakpoints set; the inputs are not touched.
 
+    Only what gets a marker is copied (the lists, the marked messages and their last block):
+    the history is shared with the run's transcript, and copying all of it each turn would
+    grow with the run.
     ``explicit_ttl=False`` leaves the TTL out (for providers that only offer the default).
     """
-    system, tools, messages = copy.deepcopy((system, tools, messages))
     static = _marker(STATIC_TTL, explicit_ttl)
-    if tools:
-        tools[-1]["cache_control"] = static
-    if system:
-        system[-1]["cache_control"] = static
+    system, tools, messages = _marked_last(system, static), _marked_last(tools, static), [*messages]
     for index in _history_breakpoints(messages):
-        content = messages[index]["content"]
-        if content:
-            content[-1]["cache_control"] = _marker(ttl, explicit_ttl)
+        message = messages[index]
+        marked = _marked_last(message["content"], _marker(ttl, explicit_ttl))
+        messages[index] = {**message, "content": marked}
     return system, tools, messages
+
+
+def _marked_last(blocks: list[dict[str, Any]], marker: dict[str, str]) -> list[dict[str, Any]]:
+    """A copy of the list whose last block (itself a copy) carries ``marker``."""
+    if not blocks:
+        return list(blocks)
+    return [*blocks[:-1], {**blocks[-1], "cache_control": marker}]
 
 
 def _history_breakpoints(messages: list[dict[str, Any]]) -> list[int]:

@@ -39,11 +39,13 @@ from agent.pricing import spending
 from agent.prompts import prompts_version
 from agent.run_steps import deliver, finish, model_turn, open_run
 from agent.secrets import with_secrets
+from agent.serdes import COMPACT_JSON
 from agent.telemetry import agent_logger
 from agent.tool_calls import WORST_CALL_OPERATIONS, run_tool_calls
 from agent.tools.registry import ApprovalPolicy
 
-MODEL_STEP = StepConfig(retry_strategy=model_retry_strategy)
+MODEL_STEP = StepConfig(retry_strategy=model_retry_strategy, serdes=COMPACT_JSON)
+JSON_STEP = StepConfig(serdes=COMPACT_JSON)
 # Claude rarely asks for more tool calls at once; the headroom covers the rest.
 WORST_TOOL_CALLS = 16
 
@@ -57,7 +59,9 @@ def build_handler(make_deps: Callable[[], AgentDeps]) -> Callable[..., Any]:
         request = parse_run_request(event)
         deps = make_deps()
         arn = context.execution_context.durable_execution_arn
-        run = RunInfo(**context.step(open_run(deps, request, arn), name="open-run"))
+        run = RunInfo(
+            **context.step(open_run(deps, request, arn), name="open-run", config=JSON_STEP)
+        )
         context.logger.info("run started", extra=_started_fields(run, request))
         state = RunState.start(request, run.run_id)
         state.count(1)
@@ -69,7 +73,7 @@ def build_handler(make_deps: Callable[[], AgentDeps]) -> Callable[..., Any]:
             if state.near_operation_limit(_worst_turn_operations()):
                 note = "stopped before reaching the durable execution's operation limit"
                 return end_run(context, deps, run, state, "operation_limit", note)
-            if budget.reached(state.spent(), state.budget_grants):
+            if budget.reached(state.spent, state.budget_grants):
                 ended = ask_to_continue(context, deps, run, state, budget)
                 if ended is not None:
                     return ended
@@ -132,6 +136,7 @@ def review_draft(
             delivered = context.step(
                 deliver(deps, run, blocks, text, outcome.decider.id),
                 name="deliver",
+                config=JSON_STEP,
             )
             return end_run(context, deps, run, state, "delivered", "delivered", delivered["text"])
         case Revise(feedback=feedback) if state.revisions < deps.settings.max_revisions:
@@ -155,7 +160,7 @@ def ask_to_continue(
     context: DurableContext, deps: AgentDeps, run: RunInfo, state: RunState, budget: Budget
 ) -> dict[str, Any] | None:
     """The run spent its budget: a go-ahead grants one more budget's worth, else it ends."""
-    spent, cap = state.spent(), budget.limit(state.budget_grants)
+    spent, cap = state.spent, budget.limit(state.budget_grants)
     gate = Gate(
         name=f"budget-{state.turn}",
         kind="budget",

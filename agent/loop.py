@@ -96,6 +96,7 @@ class RunState:
     operations: int = 0
     last_review_id: str | None = None
     budget_grants: int = 0  # go-aheads to spend past the run's budget
+    spent: Spent = field(default_factory=Spent)  # kept as turns come, not summed each turn
 
     @classmethod
     def start(cls, request: RunRequest, run_id: str) -> RunState:
@@ -104,7 +105,9 @@ class RunState:
     def add_reply(self, reply: dict[str, Any]) -> None:
         """Record a model turn and its token usage."""
         self.transcript.append(reply_entry(reply))
-        self.usage.append(usage_record(self.turn, reply))
+        record = usage_record(self.turn, reply)
+        self.usage.append(record)
+        self.spent = self.spent.plus(record)
 
     def add_outcomes(self, outcomes: list[dict[str, Any]]) -> None:
         """Record the turn's tool outcomes (and any decisions taken on them)."""
@@ -127,7 +130,3 @@ class RunState:
     def near_operation_limit(self, next_turn_operations: int) -> bool:
         """Whether another turn could push the run past AWS's operation cap."""
         return self.operations + next_turn_operations > OPERATION_LIMIT - OPERATION_HEADROOM
-
-    def spent(self) -> Spent:
-        """Dollars and tokens of every turn so far."""
-        return Spent.of(self.usage)

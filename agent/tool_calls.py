@@ -30,6 +30,7 @@ from agent.errors import ToolInputError
 from agent.loop import ToolCall
 from agent.models import RunInfo
 from agent.prompts import load_prompt
+from agent.serdes import BATCH_JSON, COMPACT_JSON
 from agent.tool_jobs import JOB_OPERATIONS, run_job
 from agent.tool_results import (
     failure_text,
@@ -68,6 +69,8 @@ def run_tool_calls(
         run_one,
         name=f"tools-{turn}",
         config=MapConfig(
+            serdes=BATCH_JSON,
+            item_serdes=COMPACT_JSON,  # else the items would get the batch's serdes
             max_concurrency=deps.settings.tool_concurrency,
             completion_config=CompletionConfig.all_completed(),  # type: ignore[no-untyped-call]
             nesting_type=NestingType.FLAT,
@@ -152,7 +155,9 @@ def _run(
     result: dict[str, Any] = context.step(
         lambda step: execute_tool(deps, run, tool, call, arguments, step, turn=turn, index=index),
         name=f"tool-{turn}-{index}",
-        config=StepConfig(retry_strategy=TOOL_RETRY, step_semantics=step_semantics(tool)),
+        config=StepConfig(
+            retry_strategy=TOOL_RETRY, step_semantics=step_semantics(tool), serdes=COMPACT_JSON
+        ),
     )
     return result, 1
 

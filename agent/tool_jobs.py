@@ -28,7 +28,6 @@ from aws_durable_execution_sdk_python.exceptions import (
     WaitForConditionError,
 )
 from aws_durable_execution_sdk_python.retries import RetryStrategyConfig, create_retry_strategy
-from aws_durable_execution_sdk_python.serdes import JsonSerDes
 from aws_durable_execution_sdk_python.types import WaitForConditionCheckContext
 from aws_durable_execution_sdk_python.waits import WaitForConditionConfig
 
@@ -38,6 +37,7 @@ from agent.deps import AgentDeps
 from agent.errors import ToolInputError
 from agent.loop import ToolCall
 from agent.models import RunInfo
+from agent.serdes import COMPACT_JSON
 from agent.telemetry import AGENT_SERVICE, COUNT, emit
 from agent.tool_results import (
     failure_text,
@@ -54,6 +54,7 @@ from agent.tools.registry import Tool
 JOB_OPERATIONS = {Polling: 2, Webhook: 4, Sleep: 2}
 JOB_ID_PREFIX = "jb_"
 
+JSON_STEP = StepConfig(serdes=COMPACT_JSON)
 _START_RETRY = create_retry_strategy(
     RetryStrategyConfig(max_attempts=3, initial_delay=Duration.from_seconds(2))
 )
@@ -129,7 +130,7 @@ class _Job:
                 config=WaitForConditionConfig(
                     wait_strategy=polling.wait_strategy(),
                     initial_state=initial,
-                    serdes=JsonSerDes(),
+                    serdes=COMPACT_JSON,
                 ),
                 name=f"{self.name}-poll",
             )
@@ -205,7 +206,7 @@ class _Job:
         config = WaitForCallbackConfig(
             timeout=Duration.from_seconds(webhook.timeout_seconds),
             heartbeat_timeout=Duration.from_seconds(webhook.heartbeat_seconds or 0),
-            serdes=JsonSerDes(),
+            serdes=COMPACT_JSON,
             retry_strategy=_START_RETRY,
         )
         ended: dict[str, Any]
@@ -223,7 +224,9 @@ class _Job:
         except CallbackError as err:  # the submitter never got the job started
             error = f"{self.tool.name} did not start: {err.message}"
             ended = {"status": "error", "error": error, "abandoned": True}
-        return context.step(lambda _: self._settle(job_id, ended), name=f"{self.name}-result")
+        return context.step(
+            lambda _: self._settle(job_id, ended), name=f"{self.name}-result", config=JSON_STEP
+        )
 
     def _submit(self, job_id: str, callback_id: str, webhook: Webhook, public_url: str) -> None:
         """Save the job (its completion URL's secret), then start it with that URL."""
@@ -258,7 +261,7 @@ class _Job:
 
     # Sleep ---------------------------------------------------------------------------------
     def sleep(self, context: DurableContext) -> dict[str, Any]:
-        planned: dict[str, Any] = context.step(self._plan_pause, name=self.name)
+        planned: dict[str, Any] = context.step(self._plan_pause, name=self.name, config=JSON_STEP)
         if "seconds" not in planned:
             return planned  # refused: its error outcome
         context.wait(Duration.from_seconds(planned["seconds"]), name=f"{self.name}-pause")
@@ -278,7 +281,11 @@ class _Job:
 
     # Shared --------------------------------------------------------------------------------
     def _start_config(self) -> StepConfig:
-        return StepConfig(retry_strategy=_START_RETRY, step_semantics=step_semantics(self.tool))
+        return StepConfig(
+            retry_strategy=_START_RETRY,
+            step_semantics=step_semantics(self.tool),
+            serdes=COMPACT_JSON,
+        )
 
     def _failed(self, text: str) -> dict[str, Any]:
         self._show("failed")

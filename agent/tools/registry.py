@@ -119,6 +119,8 @@ class ToolRegistry:
     """The tools a run may use, in registration order (the order Claude sees)."""
 
     _tools: dict[str, Tool] = field(default_factory=dict)
+    # Every model turn sends the schemas; pydantic builds them once per registry.
+    _schemas: list[dict[str, Any]] | None = field(default=None, repr=False)
 
     def add(self, tool: Tool) -> Tool:
         """Register a tool; names must be unique and valid for the Messages API."""
@@ -129,6 +131,7 @@ class ToolRegistry:
         if tool.side_effect and tool.approval.mode == "auto":
             raise ValueError(f"side-effecting tool {tool.name!r} needs an approval policy")
         self._tools[tool.name] = tool
+        self._schemas = None
         return tool
 
     def tool(
@@ -169,5 +172,7 @@ class ToolRegistry:
         return list(self._tools.values())
 
     def schemas(self) -> list[dict[str, Any]]:
-        """Tool definitions for the Messages API."""
-        return [tool.schema() for tool in self._tools.values()]
+        """Tool definitions for the Messages API (the same objects each call: do not modify)."""
+        if self._schemas is None:
+            self._schemas = [tool.schema() for tool in self._tools.values()]
+        return self._schemas

@@ -81,7 +81,19 @@ class AgentHarness:
         return self.runner.run_async(input=json.dumps(payload), execution_timeout=120)
 
     def result(self, arn: str, timeout: int = 60) -> DurableFunctionTestResult:
-        return self.runner.wait_for_result(arn, timeout=timeout)
+        """The run's result once it has ended.
+
+        Read from the runner's store rather than with ``runner.wait_for_result``: that waits
+        on a one-shot event the runner drops after the first wait, so a second look (or a run
+        whose clock skipped days) can come back empty-handed.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            execution = self.runner._store.load(arn)  # the runner has no public accessor
+            if execution.is_complete:
+                return DurableFunctionTestResult.create(execution=execution)
+            time.sleep(0.02)
+        raise AssertionError(f"run {arn} did not end within {timeout}s")
 
     def output(self, arn: str) -> dict[str, Any]:
         result = self.result(arn)

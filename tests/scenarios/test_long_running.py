@@ -6,6 +6,7 @@ test sees is the number of checks, the delays the run planned between them, and 
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -78,7 +79,8 @@ def test_a_job_polled_fifty_times_finishes_and_claude_reads_its_result(
     harness = make_harness(by_turn(calls(report("t1", "q4")), draft("Done.")), tools=registry)
     arn = harness.start()
     harness.decide(harness.approval(arn, "review-1"), "approve")
-    assert harness.output(arn)["status"] == "delivered"
+    run = harness.result(arn)
+    assert json.loads(run.result or "{}")["status"] == "delivered"
 
     assert checks.count["q4"] == 50
     result = tool_results(harness.claude_requests()[1])["t1"]
@@ -87,7 +89,7 @@ def test_a_job_polled_fifty_times_finishes_and_claude_reads_its_result(
     assert isinstance(polling, Polling)
     planned = [polling.next_delay({"status": "pending"}, attempt) for attempt in range(1, 50)]
     assert sum(d or 0 for d in planned) > 3 * 3600  # hours of waiting, never spent in a process
-    poll = next(op for op in harness.result(arn).get_all_operations() if op.name == "tool-0-0-poll")
+    poll = next(op for op in run.get_all_operations() if op.name == "tool-0-0-poll")
     assert poll.attempt == 50  # one durable operation, checkpointed once per check
 
 
@@ -144,14 +146,13 @@ def test_pause_waits_durably_up_to_the_deployments_cap(make_harness: HarnessFact
     )
     arn = harness.start()
     harness.decide(harness.approval(arn, "review-1"), "approve")
-    assert harness.output(arn)["status"] == "delivered"
+    run = harness.result(arn)
+    assert json.loads(run.result or "{}")["status"] == "delivered"
 
     results = tool_results(harness.claude_requests()[1])
     assert "is_error" not in results["t1"] and "Waited 86400 seconds" in results["t1"]["content"]
     assert results["t2"]["is_error"] is True and "at most 86400 seconds" in results["t2"]["content"]
-    wait = next(
-        op for op in harness.result(arn).get_all_operations() if op.name == "tool-0-0-pause"
-    )
+    wait = next(op for op in run.get_all_operations() if op.name == "tool-0-0-pause")
     assert wait.operation_type.value == "WAIT"
 
 

@@ -14,7 +14,7 @@ TURN = {
 
 
 def test_spent_counts_every_token_kind_and_prices_them() -> None:
-    spent = Spent.of([TURN, TURN])
+    spent = Spent().plus(TURN).plus(TURN)
     assert spent.tokens == 3_200_000
     assert spent.usd == pytest.approx(2 * (2.0 + 1.0 + 0.1))  # input, output, cache reads
 
