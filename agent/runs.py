@@ -233,6 +233,8 @@ def callback_closed(err: ClientError) -> bool:
 
 
 def _unfit(record: ApprovalRecord, decision: Decision) -> str | None:
+    if record.kind == "budget" and isinstance(decision, Edit | Revise):
+        return "a budget card takes only continue (approve) or stop (reject)"
     if isinstance(decision, Revise) and not record.can_request_changes:
         return "the revision limit is reached: approve, edit or reject"
     if isinstance(decision, Edit):

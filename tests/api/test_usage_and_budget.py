@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from tests.api.conftest import ApiFactory
 from tests.api.test_api import waiting_card
-from tests.scenarios.claude_scripts import by_turn, draft
-from tests.scenarios.harness import REQUESTER
+from tests.scenarios.claude_scripts import by_turn, calls, draft, tool_use
+from tests.scenarios.harness import APPROVER, REQUESTER
 
 CHANNEL = "CGENERAL"
 
@@ -42,3 +42,18 @@ def test_a_run_started_with_a_budget_shows_it(make_api: ApiFactory) -> None:
     assert view["budget"] == {"usd": 0.5, "tokens": 0}
     status, refused = api.call("POST", "/runs", {"task": "t", "budget_usd": -1})
     assert status == 422 and "budget_usd" in refused["error"]
+
+
+def test_a_budget_card_takes_only_continue_or_stop(make_api: ApiFactory) -> None:
+    read = tool_use("t1", "read_slack_history", channel=CHANNEL)
+    api = make_api(by_turn(calls(read), draft("x")))
+    _, accepted = api.call("POST", "/runs", {"task": "t", "budget_usd": 0.0001})
+    approval_id = waiting_card(api, accepted["run_id"], gate="budget-1")
+    path = f"/approvals/{approval_id}/decision"
+    edit = {"decision": "edit", "by": APPROVER, "text": "spend less"}
+    revise = {"decision": "revise", "by": APPROVER, "feedback": "spend less"}
+    for refused in (edit, revise):
+        status, body = api.call("POST", path, refused)
+        assert status == 403 and "only continue" in body["error"]
+    status, body = api.call("POST", path, {"decision": "approve", "by": APPROVER})
+    assert status == 200 and body["state"] == "decided"
