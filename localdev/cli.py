@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from localdev.stack import DevOptions, DevStack
+from localdev.dynalite import DynaliteError
+from localdev.stack import DevOptions, DevStack, model_provider
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -44,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stack.serve_forever()
     except KeyboardInterrupt:
         print("\nstopping...", flush=True)
-    except OSError as err:
+    except (OSError, DynaliteError) as err:
         print(f"signoff dev could not start: {err}", file=sys.stderr)
         return 1
     finally:
@@ -75,15 +76,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def _banner(stack: DevStack) -> str:
     url = stack.public_url
-    provider = os.environ.get("LLM_PROVIDER") or (
-        "anthropic" if os.environ.get("ANTHROPIC_API_KEY") else "offline"
-    )
+    provider = model_provider(os.environ)
     lines = [
         "",
         "signoff dev is up.",
         f"  Slack Request URL  {url}/slack/events",
         f"  HTTP API           {url}/runs   (Authorization: Bearer {stack.api_token})",
         f"  health             {url}/healthz",
+        f"  DynamoDB           {stack.dynamodb_url}   (table {os.environ['SIGNOFF_TABLE']})",
         f"  model              {provider}",
         f"  data               {stack.data_dir}",
     ]

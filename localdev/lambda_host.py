@@ -4,7 +4,9 @@ Point ``AWS_ENDPOINT_URL_LAMBDA`` here and the code that runs in AWS runs locall
 - ``Invoke`` of the durable agent starts an execution on the durable local runner, deduped by
   ``DurableExecutionName`` as AWS does (the runner itself does not dedupe names);
 - ``Invoke`` of a plain function (the Slack app's lazy listeners) calls its handler, in a
-  thread for ``InvocationType=Event``;
+  thread for ``InvocationType=Event``; like Lambda's queue for async invocations, an
+  ``EventQueue`` on disk keeps each one until its handler returns, so one cut off by a
+  crash is delivered again on the next start;
 - every other path (callbacks, get, history, stop) is the runner's own web API.
 """
 
@@ -12,11 +14,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -46,12 +51,65 @@ class LambdaContext:
     memory_limit_in_mb: int = 512
 
     @classmethod
-    def for_function(cls, name: str, region: str) -> LambdaContext:
+    def for_function(cls, name: str, region: str, request_id: str | None = None) -> LambdaContext:
         arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{name}"
-        return cls(function_name=name, invoked_function_arn=arn, aws_request_id=str(uuid.uuid4()))
+        request_id = request_id or str(uuid.uuid4())
+        return cls(function_name=name, invoked_function_arn=arn, aws_request_id=request_id)
 
     def get_remaining_time_in_millis(self) -> int:
         return 900_000
+
+
+@dataclass(frozen=True)
+class QueuedEvent:
+    """One async invocation waiting for its handler to return.
+
+    Its request id stays the same when it is delivered again, as Lambda's retries keep it.
+    """
+
+    path: Path
+    function: str
+    event: dict[str, Any]
+    request_id: str
+
+    def done(self) -> None:
+        """The handler returned: forget the invocation."""
+        self.path.unlink(missing_ok=True)
+
+
+class EventQueue:
+    """Async invocations on disk, one file each, from the Invoke until the handler returns.
+
+    Lambda keeps an async invocation in a queue and retries it when the execution
+    environment dies mid-way; here the file left by a killed process is delivered again on
+    the next start. Delivery is at least once, as in AWS: the handlers are idempotent.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        for partial in directory.glob("*.partial"):  # its Invoke failed: the caller knows
+            partial.unlink()
+
+    def put(self, function: str, event: dict[str, Any]) -> QueuedEvent:
+        """Keep an invocation (written whole, then renamed into place, so never half there)."""
+        request_id = str(uuid.uuid4())
+        path = self.directory / f"{time.time_ns():020d}-{request_id}.json"
+        partial = path.with_suffix(".partial")
+        stored = {"function": function, "event": event, "request_id": request_id}
+        partial.write_text(json.dumps(stored))
+        os.replace(partial, path)
+        return QueuedEvent(path, function, event, request_id)
+
+    def pending(self) -> list[QueuedEvent]:
+        """What was put and never done, oldest first."""
+        queued = []
+        for path in sorted(self.directory.glob("*.json")):
+            stored = json.loads(path.read_text())
+            queued.append(
+                QueuedEvent(path, stored["function"], stored["event"], stored["request_id"])
+            )
+        return queued
 
 
 class LocalLambda(WebServer):
@@ -63,12 +121,14 @@ class LocalLambda(WebServer):
         *,
         durable_function: str,
         functions: dict[str, LambdaHandler],
+        events: EventQueue | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         region: str = "us-east-1",
     ) -> None:
         self.durable_function = durable_function
         self.functions = functions
+        self.events = events
         self.region = region
         self._start_lock = threading.Lock()
         super().__init__(
@@ -113,23 +173,37 @@ class LocalLambda(WebServer):
         self, name: str, payload: bytes, invocation_type: str
     ) -> tuple[int, dict[str, str], bytes]:
         """Call a plain function's handler as Lambda would."""
-        handler = self.functions[name]
         event = json.loads(payload or b"{}")
-        context = LambdaContext.for_function(name, self.region)
         if invocation_type == "Event":
-            threading.Thread(
-                target=self._run_quietly, args=(handler, event, context), daemon=True
-            ).start()
+            queued = None if self.events is None else self.events.put(name, event)
+            self._run_async(name, event, queued)
             return 202, {}, b""
-        result = handler(event, context)
+        result = self.functions[name](event, LambdaContext.for_function(name, self.region))
         return 200, {"X-Amz-Executed-Version": "$LATEST"}, json.dumps(result).encode()
 
-    @staticmethod
-    def _run_quietly(handler: LambdaHandler, event: dict[str, Any], context: LambdaContext) -> None:
+    def redeliver(self) -> int:
+        """Run again every async invocation a previous process took and never finished."""
+        pending = [] if self.events is None else self.events.pending()
+        for queued in pending:
+            if queued.function in self.functions:
+                self._run_async(queued.function, queued.event, queued)
+            else:
+                _logger.warning("dropping a queued invocation of unknown %s", queued.function)
+                queued.done()
+        return len(pending)
+
+    def _run_async(self, name: str, event: dict[str, Any], queued: QueuedEvent | None) -> None:
+        threading.Thread(target=self._run_quietly, args=(name, event, queued), daemon=True).start()
+
+    def _run_quietly(self, name: str, event: dict[str, Any], queued: QueuedEvent | None) -> None:
+        request_id = None if queued is None else queued.request_id
         try:
-            handler(event, context)
+            self.functions[name](event, LambdaContext.for_function(name, self.region, request_id))
         except Exception:  # an async invoke's failure is logged, as Lambda would
-            _logger.exception("async invocation of %s failed", context.function_name)
+            _logger.exception("async invocation of %s failed", name)
+        finally:
+            if queued is not None:
+                queued.done()
 
 
 class _InvokeAwareHandler(RequestHandler):

@@ -58,8 +58,10 @@ class LocalSecrets:
             slack_bot_token="xoxb-local-" + secrets.token_hex(12),
             api_token="local-" + secrets.token_urlsafe(24),
         )
-        path.touch(mode=0o600)
-        path.write_text(json.dumps(made.__dict__))
+        partial = path.with_suffix(".partial")  # a crash mid-write leaves no empty file
+        partial.touch(mode=0o600)
+        partial.write_text(json.dumps(made.__dict__))
+        partial.replace(path)
         return made
 
 
@@ -106,6 +108,10 @@ class DevStack:
         """Everything up; ``/healthz`` turns 200 at the end."""
         from localdev import front
 
+        # anthropic takes seconds to import: while the rest starts, not in the first run.
+        warm_up = threading.Thread(target=_import_model_client, daemon=True)
+        if model_provider(os.environ) != "offline":
+            warm_up.start()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         local_secrets = LocalSecrets.load_or_create(self.data_dir / "secrets.json")
         os.environ.update(
@@ -123,8 +129,11 @@ class DevStack:
         self._stops.append(self.server.server_close)
         self._start_runner()
         self._wire()
+        self._resume()
         if self.options.socket_mode:
             self._start_socket_mode()
+        if warm_up.is_alive():
+            warm_up.join()
         door.ready.set()
 
     def serve_forever(self) -> None:
@@ -147,6 +156,7 @@ class DevStack:
         blobs = DiskS3(self.data_dir / "blobs").start()
         self._stops.append(blobs.stop)
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = dynalite.endpoint_url
+        self.dynamodb_url = dynalite.endpoint_url
         os.environ["AWS_ENDPOINT_URL_S3"] = blobs.url
         _ensure_table(os.environ["SIGNOFF_TABLE"])
 
@@ -188,11 +198,11 @@ class DevStack:
         from aws_durable_execution_sdk_python_testing.stores.sqlite import SQLiteExecutionStore
 
         from agent.handler import handler as agent_handler
-        from localdev.lambda_host import LocalLambda
+        from localdev.lambda_host import EventQueue, LocalLambda
 
-        store = SQLiteExecutionStore.create_and_initialize(str(self.data_dir / "runs.sqlite"))
+        self.store = SQLiteExecutionStore.create_and_initialize(str(self.data_dir / "runs.sqlite"))
         self.runner = DurableFunctionTestRunner(
-            handler=agent_handler, store=store, skip_time=False, region=REGION
+            handler=agent_handler, store=self.store, skip_time=False, region=REGION
         )
         self._stops.append(self.runner.close)
         self.local_lambda = LocalLambda(
@@ -202,13 +212,13 @@ class DevStack:
                 SLACK_FUNCTION: lambda e, c: self._handlers[SLACK_FUNCTION](e, c),
                 API_FUNCTION: lambda e, c: self._handlers[API_FUNCTION](e, c),
             },
+            events=EventQueue(self.data_dir / "invocations"),
             region=REGION,
         )
         threading.Thread(target=self.local_lambda.serve_forever, daemon=True).start()
         self._stops.append(self.local_lambda.server_close)
         self._stops.append(self.local_lambda.shutdown)
         os.environ["AWS_ENDPOINT_URL_LAMBDA"] = self.local_lambda.url
-        self._rearm(store)
 
     def _wire(self) -> None:
         """The handlers, imported now that the environment points at the local parts."""
@@ -218,17 +228,35 @@ class DevStack:
         self._handlers[SLACK_FUNCTION] = slack_handler
         self._handlers[API_FUNCTION] = api_handler
 
-    def _rearm(self, store: Any) -> None:
-        """The local runner keeps its timers in memory: after a restart, arm them again.
+    def _resume(self) -> None:
+        """Pick up where a previous process stopped, however it stopped (even SIGKILL).
 
-        Retries and waits come back from the store (``_schedule_earliest_pending``, private:
-        the runner has no public way). Approval expiries come from our own table: each
-        pending approval times out at its ``expires_at`` as it would have without the restart.
+        As Lambda retries an invocation whose environment died: every unfinished run is
+        invoked once (one that was only waiting replays and suspends again), and every async
+        invocation left unfinished is delivered again. The local runner keeps its timers in
+        memory: an invocation re-arms its run's retry and wait timers as it suspends, and each
+        pending approval's expiry is armed from our own table.
         """
+        unfinished = self._invoke_unfinished_runs()
+        self._arm_approval_expiries()
+        redelivered = self.local_lambda.redeliver()
+        if unfinished or redelivered:
+            _logger.info(
+                "resumed %d unfinished runs and %d unfinished async invocations",
+                unfinished,
+                redelivered,
+            )
+
+    def _invoke_unfinished_runs(self) -> int:
         executor = self.runner._executor
-        for execution in store.list_all():
-            if not execution.is_complete:
-                executor._schedule_earliest_pending(execution.durable_execution_arn)
+        unfinished = [e.durable_execution_arn for e in self.store.list_all() if not e.is_complete]
+        for arn in unfinished:
+            executor._invoke_execution(arn)  # private: the runner has no public re-invoke
+        return len(unfinished)
+
+    def _arm_approval_expiries(self) -> None:
+        """Each pending approval times out at its ``expires_at``, as without the restart."""
+        executor = self.runner._executor
         for arn, callback_id, approval_id, expires_at in _pending_callbacks():
             delay = max(0.0, (expires_at - datetime.now(UTC)).total_seconds())
             timer = threading.Timer(
@@ -255,6 +283,15 @@ class DevStack:
         handler = SocketModeHandler(build_app(SlackSettings.from_env()), app_token)
         handler.connect()  # type: ignore[no-untyped-call]
         self._stops.append(handler.close)
+
+
+def model_provider(env: Mapping[str, str]) -> str:
+    """The model the agent will call, as ``agent.config.Settings`` chooses it by default."""
+    return env.get("LLM_PROVIDER") or ("anthropic" if env.get("ANTHROPIC_API_KEY") else "offline")
+
+
+def _import_model_client() -> None:
+    import anthropic  # noqa: F401
 
 
 def _store() -> Any:

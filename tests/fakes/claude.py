@@ -6,6 +6,9 @@ its status and headers) or ``Disconnect`` (the connection drops with no answer).
 rather than a mock transport, so the SDK's retries, header handling and stream accumulation are
 exercised as in production.
 
+``hold_stream`` keeps a streamed answer waiting part-way (the moment a caller is inside an
+LLM stream, to kill it there); the request is dropped when the hold is released.
+
 Routes: ``POST /v1/messages`` (first-party) and Bedrock's ``POST /model/{id}/invoke`` and
 ``/model/{id}/invoke-with-response-stream`` (binary event stream), for ``AnthropicBedrock``.
 """
@@ -24,6 +27,7 @@ from urllib.parse import unquote
 
 from tests.fakes import _claude_wire as wire
 from tests.fakes._http import FakeHandler, LoopbackServer
+from tests.fakes.slack import Hold
 
 MODEL = "claude-sonnet-5-5"
 _BEDROCK_PATH = re.compile(r"^/model/(?P<model>[^/]+)/(?P<op>invoke|invoke-with-response-stream)$")
@@ -118,6 +122,7 @@ class FakeClaude:
         self.paths: list[str] = []
         self.script_errors: list[BaseException] = []
         self._lock = threading.Lock()
+        self._stream_holds: list[tuple[Hold, int]] = []
         self._server = LoopbackServer(_Handler, self)
         self.base_url = self._server.url
 
@@ -144,6 +149,27 @@ class FakeClaude:
             self.stop()
         else:
             self._server.stop()  # the test's own failure is the one to report
+
+    def hold_stream(
+        self, matches: Callable[[dict[str, Any]], bool] = lambda _: True, *, after_events: int = 3
+    ) -> Hold:
+        """Stop the next streamed reply to a request that ``matches`` after ``after_events``
+        server-sent events until the hold is released, then drop the connection (a Slack
+        ``Hold``; ``apply_first`` has no meaning here)."""
+        hold = Hold(matches)
+        with self._lock:
+            self._stream_holds.append((hold, after_events))
+        return hold
+
+    def take_stream_hold(self, body: dict[str, Any]) -> tuple[Hold, int] | None:
+        """The stream hold this request falls into, if any (each is taken once)."""
+        with self._lock:
+            taken = next(
+                ((hold, after) for hold, after in self._stream_holds if hold.matches(body)), None
+            )
+            if taken is not None:
+                self._stream_holds.remove(taken)
+            return taken
 
     def answer(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> Answer:
         """Record a request and ask the script what to answer."""
@@ -203,7 +229,8 @@ class _Handler(FakeHandler):
             else:
                 self.send_json(200, message, self._request_id())
         elif body.get("stream") is True:
-            self._stream(message, "text/event-stream", wire.sse)
+            held = self.owner.take_stream_hold(body)
+            self._stream(message, "text/event-stream", wire.sse, held)
         else:
             self.send_json(200, message, self._request_id())
 
@@ -212,9 +239,15 @@ class _Handler(FakeHandler):
         message: dict[str, Any],
         content_type: str,
         encode: Callable[[str, dict[str, Any]], bytes],
+        held: tuple[Hold, int] | None = None,
     ) -> None:
+        hold, stop_at = held if held is not None else (None, -1)
         self.start_chunked(200, content_type, {"cache-control": "no-cache", **self._request_id()})
-        for name, data in wire.stream_events(message):
+        for index, (name, data) in enumerate(wire.stream_events(message)):
+            if hold is not None and index == stop_at:
+                hold.block()
+                self.drop_connection()
+                return
             self.write_chunk(encode(name, data))
         self.end_chunked()
 

@@ -3,7 +3,8 @@
 The real slack_sdk WebClient talks to it (``base_url=fake.api_url``; the trailing slash matters
 because the SDK builds URLs with ``urljoin``). Every call is recorded as a ``Call``; tests read
 the resulting state (``messages``, ``thread``, ``ephemerals``) the way a user would see it, and
-make methods fail with ``fail_next`` (a 429 with Retry-After, a 500...).
+make methods fail with ``fail_next`` (a 429 with Retry-After, a 500...), and keep a call
+waiting with ``hold`` (a ``Hold``: the moment a process is inside that call, to kill it there).
 
 Slash-command ``response_url``s are served too (``response_url(channel, user)``): what is
 posted there is recorded as an ephemeral for that user, as Slack shows it.
@@ -14,7 +15,8 @@ from __future__ import annotations
 import copy
 import json
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,7 +24,9 @@ from urllib.parse import urlsplit
 from localdev.slack_workspace import BOT_USER, SlackError, Workspace, parse_args
 from tests.fakes._http import FakeHandler, LoopbackServer
 
-__all__ = ["BOT_USER", "Call", "FakeSlack", "parse_args"]
+__all__ = ["BOT_USER", "Call", "FakeSlack", "Hold", "parse_args"]
+# A held request is let go after this long even if nobody releases it, so no thread hangs.
+HOLD_LIMIT_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,33 @@ class Call:
     method: str
     args: dict[str, Any]
     token: str | None = None
+
+
+@dataclass
+class Hold:
+    """One request a fake keeps waiting: the caller is inside it until ``release()``.
+
+    ``reached`` is set when the request arrives. With ``apply_first`` the call takes effect
+    first and only its answer waits; without, it never takes effect (the request is dropped on
+    release, as if it never arrived). Used once, by the first request that ``matches``.
+    """
+
+    matches: Callable[[dict[str, Any]], bool]
+    apply_first: bool = False
+    reached: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def wait_reached(self, timeout: float) -> bool:
+        """Whether the request arrived within ``timeout`` seconds."""
+        return self.reached.wait(timeout)
+
+    def release(self) -> None:
+        self.released.set()
+
+    def block(self) -> None:
+        """Called by the fake's handler thread: mark the request reached, wait for release."""
+        self.reached.set()
+        self.released.wait(HOLD_LIMIT_SECONDS)
 
 
 @dataclass
@@ -54,6 +85,7 @@ class FakeSlack:
         self.workspace = Workspace()
         self.calls: list[Call] = []
         self._failures: dict[str, list[_Failure]] = {}
+        self._holds: dict[str, list[Hold]] = {}
         self._server = LoopbackServer(_Handler, self)
         self.url = self._server.url
         self.api_url = f"{self.url}/api/"
@@ -158,6 +190,28 @@ class FakeSlack:
                 _Failure(error, status, retry_after, times)
             )
 
+    def hold(
+        self,
+        method: str,
+        matches: Callable[[dict[str, Any]], bool] = lambda _: True,
+        *,
+        apply_first: bool = False,
+    ) -> Hold:
+        """Keep the next call to ``method`` whose arguments ``matches`` waiting (see ``Hold``)."""
+        hold = Hold(matches, apply_first)
+        with self._lock:
+            self._holds.setdefault(method, []).append(hold)
+        return hold
+
+    def take_hold(self, method: str, args: dict[str, Any]) -> Hold | None:
+        """The hold this call falls into, if any (each hold is taken once)."""
+        with self._lock:
+            holds = self._holds.get(method) or []
+            hold = next((h for h in holds if h.matches(args)), None)
+            if hold is not None:
+                holds.remove(hold)
+            return hold
+
     def response_url(self, channel: str, user: str) -> str:
         """A slash command's response_url; what is posted there shows to that user."""
         return f"{self.url}/respond/{channel}/{user}"
@@ -231,9 +285,22 @@ class _Handler(FakeHandler):
         token = (
             auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else args.pop("token", None)
         )
-        status, body, headers = owner.handle(url.path.removeprefix("/api/"), args, token)
-        self.send_bytes(
-            status, json.dumps(body).encode(), "application/json; charset=utf-8", headers
-        )
+        method = url.path.removeprefix("/api/")
+        hold = owner.take_hold(method, args)
+        if hold is not None and not hold.apply_first:
+            hold.block()
+            self.drop_connection()
+            return
+        status, body, headers = owner.handle(method, args, token)
+        if hold is not None:
+            hold.block()
+        try:
+            self.send_bytes(
+                status, json.dumps(body).encode(), "application/json; charset=utf-8", headers
+            )
+        except OSError:
+            if hold is None:
+                raise
+            self.close_connection = True  # the held caller is gone (killed, as intended)
 
     do_GET = do_POST
