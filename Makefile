@@ -75,6 +75,7 @@ bench: deps
 	$(PY) -m bench.resume
 	$(PY) -m bench.amplification
 	$(PY) -m bench.parallel
+	$(PY) -m bench.jobs
 	$(PY) -m bench.operations
 	$(PY) -m bench.click_to_resume
 	$(PY) -m bench.bundles

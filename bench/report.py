@@ -78,6 +78,12 @@ ROWS = (
         )
     ),
     Row("parallel_speedup", "x", "ideal for 3 equal calls: 3.0", 3.0),
+    Row(
+        "job_poll_50_ms",
+        "ms",
+        "the SDK's bare wait_for_condition, 50 checks: {job_poll_50_floor_ms} ms",
+        "job_poll_50_floor_ms",
+    ),
     Row("cache_prefix_ratio", "", "every byte before the newest turn: 1.0", 1.0),
     Row("click_to_resume_ms", "ms", "no floor: the whole local stack, end to end (see Method)"),
     Row("click_ack_ms", "ms", "Slack's ack deadline, 3,000 ms (documented)", SLACK_ACK_MS),
