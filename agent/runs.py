@@ -109,8 +109,11 @@ class ControlPlane:
         return StartedRun(run_id=request.run_id, execution_arn=response.get("DurableExecutionArn"))
 
     # Deciding ------------------------------------------------------------------------------
-    def check(self, approval_id: str, user_id: str) -> ApprovalRecord | Refused | Closed:
-        """Whether ``user_id`` may decide on the gate now (before opening a modal, say)."""
+    def check(
+        self, approval_id: str, user_id: str, *, claim_owner: str | None = None
+    ) -> ApprovalRecord | Refused | Closed:
+        """Whether ``user_id`` may decide on the gate now (before opening a modal, say);
+        a claim ``claim_owner`` holds does not count against it."""
         record = self.store.get_approval(approval_id)
         if record is None:
             return Closed("this approval does not exist")
@@ -118,17 +121,23 @@ class ControlPlane:
         reason = refusal_reason(user_id, record, members)
         if reason is not None:
             return Refused(reason)
-        return self._closed(record) or record
+        return self._closed(record, claim_owner) or record
 
-    def decide(self, approval_id: str, decision: Decision) -> DecideOutcome:
-        """Resume the run with ``decision``, exactly once."""
-        checked = self.check(approval_id, decision.decider.id)
+    def decide(
+        self, approval_id: str, decision: Decision, *, claim_owner: str | None = None
+    ) -> DecideOutcome:
+        """Resume the run with ``decision``, exactly once.
+
+        ``claim_owner`` names this attempt to decide: a repeat of the same attempt (the same
+        click delivered again after a crash) may take back the claim it left.
+        """
+        checked = self.check(approval_id, decision.decider.id, claim_owner=claim_owner)
         if not isinstance(checked, ApprovalRecord):
             return checked
         problem = _unfit(checked, decision)
         if problem is not None:
             return Refused(problem)
-        owner = uuid.uuid4().hex
+        owner = claim_owner or uuid.uuid4().hex
         claimed = self.store.claim_approval(
             approval_id,
             owner=owner,
@@ -159,16 +168,19 @@ class ControlPlane:
         self._show(record, cards.decided_card(record, decision, decider_name=decision.decider.name))
         return Decided(record=record, decision=decision)
 
-    def _closed(self, record: ApprovalRecord) -> Closed | None:
+    def _closed(self, record: ApprovalRecord, claim_owner: str | None = None) -> Closed | None:
         match record.state:
             case "decided":
                 return Closed(f"already decided by {_decider_name(record)}")
             case "claimed":
                 claim = self.store.claim_of(record.approval_id)
                 # A claim past its lease was left by a decider that died before resuming the
-                # run: it can be retaken, so the gate counts as open.
-                if claim is not None and claim[1] >= time.time() - self.lease_seconds:
-                    return Closed(f"already being decided by {claim[0]}")
+                # run, and one this very attempt left came back with it: either can be
+                # retaken, so the gate counts as open.
+                mine = claim is not None and claim_owner is not None and claim.owner == claim_owner
+                fresh = claim is not None and claim.at >= time.time() - self.lease_seconds
+                if claim is not None and fresh and not mine:
+                    return Closed(f"already being decided by {claim.by}")
             case "expired":
                 return Closed("this approval expired")
             case "superseded":

@@ -60,6 +60,15 @@ def is_conditional_failure(err: ClientError) -> bool:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """A decision in progress: the decider's name, when (epoch seconds), the attempt's id."""
+
+    by: str
+    at: int
+    owner: str
+
+
+@dataclass(frozen=True)
 class Store:
     """The table behind runs and approvals; ``table`` is a boto3 DynamoDB Table resource."""
 
@@ -196,7 +205,8 @@ class Store:
     def claim_approval(
         self, approval_id: str, *, owner: str, decider_name: str, now: int, lease_seconds: int
     ) -> bool:
-        """Take the right to decide: only a pending gate, or a claim older than the lease."""
+        """Take the right to decide: a pending gate, a claim older than the lease, or the
+        claim ``owner`` itself left (the same attempt, delivered again)."""
         return self._claim(
             approval_key(approval_id), "pending", owner, decider_name, now, lease_seconds
         )
@@ -208,14 +218,15 @@ class Store:
     def _claim(
         self, key: dict[str, str], open_state: str, owner: str, name: str, now: int, lease: int
     ) -> bool:
-        """Move a record from ``open_state`` (or a claim past its lease) to ``claimed``."""
+        """Move a record from ``open_state`` (or a claim past its lease, or one ``owner``
+        holds already) to ``claimed`` by ``owner``."""
         try:
             self.table.update_item(
                 Key=key,
                 UpdateExpression="SET #s = :claimed, claim_owner = :o, claimed_at = :now, "
                 "claimed_by = :name",
                 ConditionExpression="attribute_exists(pk) AND (#s = :open OR "
-                "(#s = :claimed AND claimed_at < :stale))",
+                "(#s = :claimed AND (claimed_at < :stale OR claim_owner = :o)))",
                 ExpressionAttributeNames={"#s": "state"},
                 ExpressionAttributeValues={
                     ":claimed": "claimed",
@@ -245,12 +256,16 @@ class Store:
             if not is_conditional_failure(err):
                 raise
 
-    def claim_of(self, approval_id: str) -> tuple[str, int] | None:
-        """Who holds the claim on a gate being decided, and since when (epoch seconds)."""
+    def claim_of(self, approval_id: str) -> Claim | None:
+        """Who holds the claim on a gate being decided, since when, and for which attempt."""
         item = self.table.get_item(Key=approval_key(approval_id), ConsistentRead=True).get("Item")
         if not item or "claimed_by" not in item:
             return None
-        return str(item["claimed_by"]), int(item.get("claimed_at", 0))
+        return Claim(
+            by=str(item["claimed_by"]),
+            at=int(item.get("claimed_at", 0)),
+            owner=str(item.get("claim_owner", "")),
+        )
 
     # Jobs (long-running tool calls completed by webhook) ----------------------------------
     def open_job(self, record: dict[str, Any], *, callback_id: str, secret: str) -> str:

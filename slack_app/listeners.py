@@ -321,7 +321,10 @@ def _decide(
     approval_id = str((body.get("actions") or [{}])[0].get("value", "")) or body.get(
         "view", {}
     ).get("private_metadata", "")
-    outcome = plane.decide(approval_id, decision)
+    # A click's trigger id is the same when Lambda delivers the lazy invocation again after a
+    # crash, so that delivery may take back the claim its first delivery left.
+    click = f"click:{body['trigger_id']}" if body.get("trigger_id") else None
+    outcome = plane.decide(approval_id, decision, claim_owner=click)
     if isinstance(outcome, Closed) or (isinstance(outcome, Refused) and tell_refusals):
         _tell(client, body, _explain(outcome))
 

@@ -196,7 +196,12 @@ def test_a_claim_left_by_a_crash_is_retaken_after_its_lease(make_stack: StackFac
         card.approval_id, owner="live", decider_name="Bea", now=now, lease_seconds=30
     )
     click(stack, ACTION_APPROVE, card)
-    assert "already being decided by Bea" in stack.ephemerals_to(APPROVER)[-1]
+    # Answered twice: at once (the ack), then by the lazy listener that tried to decide.
+    refusals = wait_for(
+        lambda: [e for e in stack.ephemerals_to(APPROVER) if "being decided by Bea" in e][1:],
+        "both answers to the click",
+    )
+    assert refusals
 
     store.release_claim(card.approval_id, owner="live")
     crashed = now - 120  # a decider that claimed, then died before sending the callback
@@ -204,6 +209,30 @@ def test_a_claim_left_by_a_crash_is_retaken_after_its_lease(make_stack: StackFac
         card.approval_id, owner="dead", decider_name="Bea", now=crashed, lease_seconds=30
     )
     click(stack, ACTION_APPROVE, card)
+    assert stack.output(run)["status"] == "delivered"
+
+
+def test_a_click_delivered_again_after_a_crash_takes_back_its_own_claim(
+    make_stack: StackFactory,
+) -> None:
+    stack = make_stack(by_turn(draft("Draft.")))
+    run = started(stack)
+    card = stack.card(run, "review-0")
+    store = stack.agent.deps.store
+    # The first delivery of the click claimed the card, then its process died.
+    assert store.claim_approval(
+        card.approval_id,
+        owner="click:trig-again",
+        decider_name="Ada",
+        now=int(time.time()),
+        lease_seconds=30,
+    )
+    click(stack, ACTION_APPROVE, card, trigger="trig-other")  # another click still waits
+    wait_for(
+        lambda: [e for e in stack.ephemerals_to(APPROVER) if "being decided by Ada" in e][1:],
+        "both answers to the other click",
+    )
+    click(stack, ACTION_APPROVE, card, trigger="trig-again")  # the same click, again
     assert stack.output(run)["status"] == "delivered"
 
 
