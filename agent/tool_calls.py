@@ -22,7 +22,6 @@ from aws_durable_execution_sdk_python.config import (
 )
 from aws_durable_execution_sdk_python.retries import RetryStrategyConfig, create_retry_strategy
 
-from agent import progress
 from agent.approvals import GATE_OPERATIONS, Expired, Gate, GateOutcome, request_approval
 from agent.decisions import Approve, Edit, Reject, Revise, decision_to_json
 from agent.deps import AgentDeps
@@ -32,15 +31,7 @@ from agent.models import RunInfo
 from agent.prompts import load_prompt
 from agent.serdes import BATCH_JSON, COMPACT_JSON
 from agent.tool_jobs import JOB_OPERATIONS, run_job
-from agent.tool_results import (
-    failure_text,
-    outcome,
-    output_text,
-    step_semantics,
-    stored_output,
-    tool_context,
-)
-from agent.tools.registry import Tool
+from agent.tool_results import CallRun, failure_text, outcome, output_text
 
 # Tool bodies catch their own errors; these retries cover a crash or cut-off mid-step.
 TOOL_RETRY = create_retry_strategy(
@@ -132,31 +123,21 @@ def run_tool_call(
         if isinstance(reviewed, Edit) and reviewed.arguments is not None:
             arguments = reviewed.arguments
         decision = None if isinstance(reviewed, Expired) else decision_to_json(reviewed)
-    result, operations = _run(context, deps, run, tool, call, arguments, turn=turn, index=index)
+    result, operations = _run(context, CallRun(deps, run, tool, call, arguments, turn, index))
     if decision is not None:
         result = {**result, "decision": decision}
     return {**result, "operations": operations + (GATE_OPERATIONS if gated else 0)}
 
 
-def _run(
-    context: DurableContext,
-    deps: AgentDeps,
-    run: RunInfo,
-    tool: Tool,
-    call: ToolCall,
-    arguments: dict[str, Any],
-    *,
-    turn: int,
-    index: int,
-) -> tuple[dict[str, Any], int]:
+def _run(context: DurableContext, call: CallRun) -> tuple[dict[str, Any], int]:
     """The call's outcome, and the durable operations it took."""
-    if tool.long_running:
-        return run_job(context, deps, run, tool, call, arguments, turn=turn, index=index)
+    if call.tool.long_running:
+        return run_job(context, call)
     result: dict[str, Any] = context.step(
-        lambda step: execute_tool(deps, run, tool, call, arguments, step, turn=turn, index=index),
-        name=f"tool-{turn}-{index}",
+        lambda step: execute_tool(call, step),
+        name=call.name,
         config=StepConfig(
-            retry_strategy=TOOL_RETRY, step_semantics=step_semantics(tool), serdes=COMPACT_JSON
+            retry_strategy=TOOL_RETRY, step_semantics=call.step_semantics, serdes=COMPACT_JSON
         ),
     )
     return result, 1
@@ -189,29 +170,18 @@ def _refused_text(call: ToolCall, verb: str, by: str | None, reason: str) -> dic
     }
 
 
-def execute_tool(
-    deps: AgentDeps,
-    run: RunInfo,
-    tool: Tool,
-    call: ToolCall,
-    arguments: dict[str, Any],
-    step: StepContext,
-    *,
-    turn: int,
-    index: int,
-) -> dict[str, Any]:
+def execute_tool(call: CallRun, step: StepContext) -> dict[str, Any]:
     """The step body: validate, run, spill a large output; a failure becomes an error outcome."""
-    progress.show_tool(deps, run, call_id=call.id, order=index, name=tool.name, state="running")
-    context = tool_context(deps, run, call, attempt=step.attempt)
-    status = "ok"
+    call.show("running")
+    tool, status = call.tool, "ok"
     try:
-        text = output_text(tool.run(context, tool.parse_args(arguments)))
+        args = tool.parse_args(call.arguments)
+        text = output_text(tool.run(call.context(attempt=step.attempt), args))
     except ToolInputError as err:
         status, text = "error", str(err)
     except Exception as err:  # noqa: BLE001 - a tool's failure is Claude's to handle, not the run's
         step.logger.warning("tool %s failed: %s", tool.name, type(err).__name__)
         status, text = "error", failure_text(tool.name, err)
-    output = stored_output(deps, run, text, turn=turn, index=index)
-    state = "done" if status == "ok" else "failed"
-    progress.show_tool(deps, run, call_id=call.id, order=index, name=tool.name, state=state)
-    return outcome(call, status, output)
+    output = call.stored(text)
+    call.show("done" if status == "ok" else "failed")
+    return call.outcome(status, output)

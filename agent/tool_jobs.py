@@ -31,24 +31,12 @@ from aws_durable_execution_sdk_python.retries import RetryStrategyConfig, create
 from aws_durable_execution_sdk_python.types import WaitForConditionCheckContext
 from aws_durable_execution_sdk_python.waits import WaitForConditionConfig
 
-from agent import progress
 from agent.clock import now_iso
-from agent.deps import AgentDeps
 from agent.errors import ToolInputError
-from agent.loop import ToolCall
-from agent.models import RunInfo
 from agent.serdes import COMPACT_JSON
 from agent.telemetry import AGENT_SERVICE, COUNT, emit
-from agent.tool_results import (
-    failure_text,
-    outcome,
-    output_text,
-    step_semantics,
-    stored_output,
-    tool_context,
-)
+from agent.tool_results import CallRun, failure_text, output_text
 from agent.tools.jobs import Done, Failed, Pending, Polling, PollState, Sleep, Webhook
-from agent.tools.registry import Tool
 
 # Durable operations each kind of job adds (the run counts them against AWS's cap).
 JOB_OPERATIONS = {Polling: 2, Webhook: 4, Sleep: 2}
@@ -70,23 +58,13 @@ def completion_path(token: str) -> str:
     return f"/callbacks/{token}"
 
 
-def run_job(
-    context: DurableContext,
-    deps: AgentDeps,
-    run: RunInfo,
-    tool: Tool,
-    call: ToolCall,
-    arguments: dict[str, Any],
-    *,
-    turn: int,
-    index: int,
-) -> tuple[dict[str, Any], int]:
+def run_job(context: DurableContext, call: CallRun) -> tuple[dict[str, Any], int]:
     """Start the job and wait for it: the call's outcome and the operations it took."""
-    job = _Job(deps, run, tool, call, arguments, turn=turn, index=index)
+    job = _Job(call)
     try:
-        completion = tool.completion_for(tool.parse_args(arguments))
+        completion = call.tool.completion_for(call.tool.parse_args(call.arguments))
     except ToolInputError as err:  # arguments are checkpointed: the same on every replay
-        return outcome(call, "error", {"text": str(err)}), 0
+        return call.outcome("error", {"text": str(err)}), 0
     match completion:
         case Polling():
             return job.poll(context, completion), JOB_OPERATIONS[Polling]
@@ -95,31 +73,20 @@ def run_job(
         case Sleep():
             return job.sleep(context), JOB_OPERATIONS[Sleep]
         case _:
-            raise TypeError(f"{tool.name} is not a long-running tool")
+            raise TypeError(f"{call.tool.name} is not a long-running tool")
 
 
 class _Job:
     """One long-running call: the durable operations of each kind, and their step bodies."""
 
-    def __init__(
-        self,
-        deps: AgentDeps,
-        run: RunInfo,
-        tool: Tool,
-        call: ToolCall,
-        arguments: dict[str, Any],
-        *,
-        turn: int,
-        index: int,
-    ) -> None:
-        self.deps, self.run, self.tool, self.call = deps, run, tool, call
-        self.arguments, self.turn, self.index = arguments, turn, index
-        self.name = f"tool-{turn}-{index}"
+    def __init__(self, call: CallRun) -> None:
+        self.call = call
+        self.tool = call.tool
 
     # Polling -------------------------------------------------------------------------------
     def poll(self, context: DurableContext, polling: Polling) -> dict[str, Any]:
         started: dict[str, Any] = context.step(
-            self._start, name=self.name, config=self._start_config()
+            self._start, name=self.call.name, config=self._start_config()
         )
         if "handle" not in started:
             return started  # the start failed: its error outcome
@@ -132,39 +99,37 @@ class _Job:
                     initial_state=initial,
                     serdes=COMPACT_JSON,
                 ),
-                name=f"{self.name}-poll",
+                name=f"{self.call.name}-poll",
             )
         except WaitForConditionError as err:
             text = (
                 f"{self.tool.name} did not finish within {polling.max_attempts} checks "
                 f"and may still be running ({err})"
             )
-            return outcome(self.call, "timed_out", {"text": text})
+            return self.call.outcome("timed_out", {"text": text})
         if final["status"] == "done":
-            return outcome(self.call, "ok", final["output"])
-        return outcome(self.call, "error", {"text": f"{self.tool.name} failed: {final['error']}"})
+            return self.call.outcome("ok", final["output"])
+        return self.call.outcome("error", {"text": f"{self.tool.name} failed: {final['error']}"})
 
     def _start(self, step: StepContext) -> dict[str, Any]:
         """Start the job: ``{"handle"}``, or an error outcome when it could not start."""
-        self._show("running", "starting")
+        self.call.show("running", "starting")
         try:
-            args = self.tool.parse_args(self.arguments)
-            context = tool_context(self.deps, self.run, self.call, attempt=step.attempt)
-            handle = self.tool.run(context, args)
+            args = self.tool.parse_args(self.call.arguments)
+            handle = self.tool.run(self.call.context(attempt=step.attempt), args)
         except ToolInputError as err:
-            return self._failed(str(err))
+            return self.call.error(str(err))
         except Exception as err:  # noqa: BLE001 - a tool's failure is Claude's to handle
             step.logger.warning("job %s did not start: %s", self.tool.name, type(err).__name__)
-            return self._failed(failure_text(self.tool.name, err))
+            return self.call.error(failure_text(self.tool.name, err))
         return {"handle": json.loads(json.dumps(handle, default=str))}
 
     def _check(
         self, polling: Polling, state: PollState, check: WaitForConditionCheckContext
     ) -> PollState:
         """One check of the job; the returned state is checkpointed between checks."""
-        context = tool_context(self.deps, self.run, self.call, attempt=check.attempt)
         try:
-            status = polling.check(context, state["handle"])
+            status = polling.check(self.call.context(attempt=check.attempt), state["handle"])
             state = state | {"errors": 0}
         except Exception as err:  # noqa: BLE001 - a failing check is retried, then reported
             state = state | {"errors": state["errors"] + 1}
@@ -174,8 +139,7 @@ class _Job:
             status = Pending(f"check failed ({type(err).__name__}), trying again")
         match status:
             case Done(result=result):
-                text = output_text(result)
-                output = stored_output(self.deps, self.run, text, turn=self.turn, index=self.index)
+                output = self.call.stored(output_text(result))
                 return self._ended(state, "done", output=output)
             case Failed(error=error):
                 return self._ended(state, "failed", error=error)
@@ -185,7 +149,7 @@ class _Job:
         raise TypeError(f"{self.tool.name}'s check returned {status!r}")
 
     def _ended(self, state: PollState, status: str, **fields: Any) -> PollState:
-        self._show("done" if status == "done" else "failed")
+        self.call.show("done" if status == "done" else "failed")
         emit(AGENT_SERVICE, {"ToolJobsEnded": (1, COUNT)}, outcome=status)
         return state | {"status": status, **fields}
 
@@ -194,15 +158,15 @@ class _Job:
     ) -> None:
         delay = polling.next_delay(state, attempt)
         when = "last check" if delay is None else f"next check {_clock_after(delay)}"
-        self._show("waiting_job", f"{detail or 'running'} · check {attempt} · {when}")
+        self.call.show("waiting_job", f"{detail or 'running'} · check {attempt} · {when}")
 
     # Webhook -------------------------------------------------------------------------------
     def webhook(self, context: DurableContext, webhook: Webhook) -> dict[str, Any]:
-        public_url = self.deps.settings.public_url  # read once per process: fixed per version
+        public_url = self.call.deps.settings.public_url  # read once per process: fixed per version
         if public_url is None:
             text = f"{self.tool.name} needs SIGNOFF_PUBLIC_URL (the API's URL) to call back"
-            return outcome(self.call, "error", {"text": text})
-        job_id = job_id_for(self.run.execution_arn, self.name)
+            return self.call.outcome("error", {"text": text})
+        job_id = job_id_for(self.call.run.execution_arn, self.call.name)
         config = WaitForCallbackConfig(
             timeout=Duration.from_seconds(webhook.timeout_seconds),
             heartbeat_timeout=Duration.from_seconds(webhook.heartbeat_seconds or 0),
@@ -213,7 +177,7 @@ class _Job:
         try:
             result = context.wait_for_callback(
                 lambda callback_id, _: self._submit(job_id, callback_id, webhook, public_url),
-                name=self.name,
+                name=self.call.name,
                 config=config,
             )
             ended = {"status": "ok", "result": result}
@@ -225,81 +189,65 @@ class _Job:
             error = f"{self.tool.name} did not start: {err.message}"
             ended = {"status": "error", "error": error, "abandoned": True}
         return context.step(
-            lambda _: self._settle(job_id, ended), name=f"{self.name}-result", config=JSON_STEP
+            lambda _: self._settle(job_id, ended), name=f"{self.call.name}-result", config=JSON_STEP
         )
 
     def _submit(self, job_id: str, callback_id: str, webhook: Webhook, public_url: str) -> None:
         """Save the job (its completion URL's secret), then start it with that URL."""
         record = {
             "job_id": job_id,
-            "run_id": self.run.run_id,
+            "run_id": self.call.run.run_id,
             "tool_name": self.tool.name,
             "created_at": now_iso(),
             "heartbeat_seconds": webhook.heartbeat_seconds,
         }
-        secret = self.deps.store.open_job(
+        secret = self.call.deps.store.open_job(
             record, callback_id=callback_id, secret=secrets.token_urlsafe(24)
         )
         url = public_url + completion_path(f"{job_id}.{secret}")
-        context = tool_context(self.deps, self.run, self.call, attempt=1, completion_url=url)
-        self._show("running", "starting")
-        self.tool.run(context, self.tool.parse_args(self.arguments))
-        self._show("waiting_job", "waiting for it to call back")
+        self.call.show("running", "starting")
+        args = self.tool.parse_args(self.call.arguments)
+        self.tool.run(self.call.context(attempt=1, completion_url=url), args)
+        self.call.show("waiting_job", "waiting for it to call back")
 
     def _settle(self, job_id: str, ended: dict[str, Any]) -> dict[str, Any]:
         """Record how the job ended (a late completion then gets a clear answer)."""
         status = ended["status"]
         if status == "timed_out" or ended.get("abandoned"):
-            self.deps.store.expire_job(job_id, at=now_iso())
+            self.call.deps.store.expire_job(job_id, at=now_iso())
         emit(AGENT_SERVICE, {"ToolJobsEnded": (1, COUNT)}, outcome=status)
-        self._show("done" if status == "ok" else "failed")
+        self.call.show("done" if status == "ok" else "failed")
         if status != "ok":
-            return outcome(self.call, status, {"text": ended["error"]})
-        text = output_text(ended["result"])
-        output = stored_output(self.deps, self.run, text, turn=self.turn, index=self.index)
-        return outcome(self.call, "ok", output)
+            return self.call.outcome(status, {"text": ended["error"]})
+        return self.call.outcome("ok", self.call.stored(output_text(ended["result"])))
 
     # Sleep ---------------------------------------------------------------------------------
     def sleep(self, context: DurableContext) -> dict[str, Any]:
-        planned: dict[str, Any] = context.step(self._plan_pause, name=self.name, config=JSON_STEP)
+        planned: dict[str, Any] = context.step(
+            self._plan_pause, name=self.call.name, config=JSON_STEP
+        )
         if "seconds" not in planned:
             return planned  # refused: its error outcome
-        context.wait(Duration.from_seconds(planned["seconds"]), name=f"{self.name}-pause")
+        context.wait(Duration.from_seconds(planned["seconds"]), name=f"{self.call.name}-pause")
         text = f"Waited {planned['seconds']} seconds (until {planned['until']}). Carry on."
-        return outcome(self.call, "ok", {"text": text})
+        return self.call.outcome("ok", {"text": text})
 
     def _plan_pause(self, step: StepContext) -> dict[str, Any]:
         try:
-            context = tool_context(self.deps, self.run, self.call, attempt=step.attempt)
-            planned = self.tool.run(context, self.tool.parse_args(self.arguments))
+            args = self.tool.parse_args(self.call.arguments)
+            planned = self.tool.run(self.call.context(attempt=step.attempt), args)
             seconds = int(planned["seconds"])
         except ToolInputError as err:
-            return self._failed(str(err))
+            return self.call.error(str(err))
         until = (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat(timespec="seconds")
-        self._show("waiting_job", f"{planned.get('reason') or 'paused'} · until {until}")
+        self.call.show("waiting_job", f"{planned.get('reason') or 'paused'} · until {until}")
         return {"seconds": seconds, "until": until}
 
-    # Shared --------------------------------------------------------------------------------
     def _start_config(self) -> StepConfig:
         return StepConfig(
             retry_strategy=_START_RETRY,
-            step_semantics=step_semantics(self.tool),
+            step_semantics=self.call.step_semantics,
             serdes=COMPACT_JSON,
-        )
-
-    def _failed(self, text: str) -> dict[str, Any]:
-        self._show("failed")
-        return outcome(self.call, "error", {"text": text})
-
-    def _show(self, state: str, detail: str | None = None) -> None:
-        progress.show_tool(
-            self.deps,
-            self.run,
-            call_id=self.call.id,
-            order=self.index,
-            name=self.tool.name,
-            state=state,
-            detail=detail,
         )
 
 

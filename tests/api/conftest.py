@@ -27,6 +27,12 @@ class ApiClient:
 
     resolver: Any
     stack: SlackStack
+    build: Callable[[], Any]  # another resolver: what another Lambda container would hold
+
+    def container(self) -> ApiClient:
+        """A client for another container of the API function (a resolver serves one
+        request at a time, as Lambda gives each container one invocation at a time)."""
+        return replace(self, resolver=self.build())
 
     def call(
         self,
@@ -78,6 +84,9 @@ def make_api(make_stack: StackFactory) -> ApiFactory:
             slack=WebClient(token="xoxb-test", base_url=stack.slack.api_url),
             approvers=settings.approvers,
         )
-        return ApiClient(resolver=build_api(settings, control), stack=stack)
+        def build() -> Any:
+            return build_api(settings, control)
+
+        return ApiClient(resolver=build(), stack=stack, build=build)
 
     return make
