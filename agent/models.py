@@ -16,6 +16,9 @@ from agent.errors import InvalidRunRequest
 SLACK_ID = r"^[A-Z0-9]{2,32}$"
 SLACK_TS = r"^\d{1,12}\.\d{1,9}$"
 RUN_ID = r"^[A-Za-z0-9_-]{1,64}$"
+# What agent.approvals.approval_id_for and agent.tool_jobs.job_id_for make.
+APPROVAL_ID = r"^ap_[0-9a-f]{32}$"
+JOB_ID = r"^jb_[0-9a-f]{32}$"
 
 RunSource = Literal["slack", "api"]
 ApprovalKind = Literal["tool", "draft", "budget"]

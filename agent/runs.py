@@ -23,7 +23,7 @@ from agent.authz import approver_groups, refusal_reason
 from agent.decisions import Decision, Edit, Revise, decision_to_json
 from agent.errors import SignoffError
 from agent.models import ApprovalRecord, RunRequest
-from agent.store import Store
+from agent.store import Claim, Store
 from agent.telemetry import CALLBACK_SEND_FAILURES, CONTROL_SERVICE, COUNT, SECONDS, emit
 
 CLAIM_LEASE_SECONDS = 30
@@ -114,14 +114,15 @@ class ControlPlane:
     ) -> ApprovalRecord | Refused | Closed:
         """Whether ``user_id`` may decide on the gate now (before opening a modal, say);
         a claim ``claim_owner`` holds does not count against it."""
-        record = self.store.get_approval(approval_id)
-        if record is None:
+        found = self.store.approval_and_claim(approval_id)
+        if found is None:
             return Closed("this approval does not exist")
+        record, claim = found
         members = [m for group in approver_groups(record) for m in self.group_members(group)]
         reason = refusal_reason(user_id, record, members)
         if reason is not None:
             return Refused(reason)
-        return self._closed(record, claim_owner) or record
+        return self._closed(record, claim, claim_owner) or record
 
     def decide(
         self, approval_id: str, decision: Decision, *, claim_owner: str | None = None
@@ -168,12 +169,13 @@ class ControlPlane:
         self._show(record, cards.decided_card(record, decision, decider_name=decision.decider.name))
         return Decided(record=record, decision=decision)
 
-    def _closed(self, record: ApprovalRecord, claim_owner: str | None = None) -> Closed | None:
+    def _closed(
+        self, record: ApprovalRecord, claim: Claim | None, claim_owner: str | None = None
+    ) -> Closed | None:
         match record.state:
             case "decided":
                 return Closed(f"already decided by {_decider_name(record)}")
             case "claimed":
-                claim = self.store.claim_of(record.approval_id)
                 # A claim past its lease was left by a decider that died before resuming the
                 # run, and one this very attempt left came back with it: either can be
                 # retaken, so the gate counts as open.
@@ -192,8 +194,8 @@ class ControlPlane:
         return None
 
     def _closed_after_losing(self, approval_id: str) -> Closed:
-        record = self.store.get_approval(approval_id)
-        if record is not None and (closed := self._closed(record)) is not None:
+        found = self.store.approval_and_claim(approval_id)
+        if found is not None and (closed := self._closed(*found)) is not None:
             return closed
         return Closed("someone else is deciding this approval right now")
 

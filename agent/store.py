@@ -12,13 +12,14 @@ or repeated callers agree on one outcome.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from agent.models import ApprovalRecord, ApprovalState
+from agent.models import APPROVAL_ID, JOB_ID, RUN_ID, ApprovalRecord, ApprovalState
 
 BACKEND_ONLY = (
     "pk",
@@ -40,6 +41,11 @@ PENDING_INDEX = "pending"
 # What a usage report reads of each run, and how many runs one report reads at most.
 USAGE_FIELDS = ("run_id", "created_at", "usage", "usage_by_model", "cost_usd")
 USAGE_SCAN_LIMIT = 10_000
+
+
+# Ids come from clicks, URLs and API paths: one that cannot be ours names nothing (and never
+# reaches DynamoDB, which refuses keys over 2 KB).
+_RUN_ID, _APPROVAL_ID, _JOB_ID = re.compile(RUN_ID), re.compile(APPROVAL_ID), re.compile(JOB_ID)
 
 
 def run_key(run_id: str) -> dict[str, str]:
@@ -93,6 +99,8 @@ class Store:
 
     def get_run(self, run_id: str) -> dict[str, Any] | None:
         """The run record, without table keys."""
+        if not _RUN_ID.match(run_id):
+            return None
         item = self.table.get_item(Key=run_key(run_id), ConsistentRead=True).get("Item")
         return _public(item) if item else None
 
@@ -155,15 +163,35 @@ class Store:
 
     def get_approval(self, approval_id: str) -> ApprovalRecord | None:
         """The gate's public record (no callback id)."""
-        item = self.table.get_item(Key=approval_key(approval_id), ConsistentRead=True).get("Item")
-        return ApprovalRecord.model_validate(_public(item)) if item else None
+        found = self.approval_and_claim(approval_id)
+        return found[0] if found else None
+
+    def approval_and_claim(self, approval_id: str) -> tuple[ApprovalRecord, Claim | None] | None:
+        """The gate's record and, while it is being decided, its claim (read together, so
+        the two always agree)."""
+        item = self._get(approval_key(approval_id), _APPROVAL_ID.match(approval_id))
+        if item is None:
+            return None
+        claim = None
+        if item.get("state") == "claimed" and "claimed_by" in item:
+            claim = Claim(
+                by=str(item["claimed_by"]),
+                at=int(item.get("claimed_at", 0)),
+                owner=str(item.get("claim_owner", "")),
+            )
+        return ApprovalRecord.model_validate(_public(item)), claim
 
     def get_callback_id(self, approval_id: str) -> str | None:
         """The callback id of a gate: only the code that resumes runs asks for it."""
-        item = self.table.get_item(
-            Key=approval_key(approval_id), ProjectionExpression="callback_id", ConsistentRead=True
-        ).get("Item")
+        item = self._get(approval_key(approval_id), _APPROVAL_ID.match(approval_id))
         return str(item["callback_id"]) if item and "callback_id" in item else None
+
+    def _get(self, key: dict[str, str], well_formed: object) -> dict[str, Any] | None:
+        """One item by key (a key built from a malformed id names nothing)."""
+        if not well_formed:
+            return None
+        item: dict[str, Any] | None = self.table.get_item(Key=key, ConsistentRead=True).get("Item")
+        return item
 
     def set_approval_message(self, approval_id: str, *, channel: str, ts: str) -> None:
         """Remember where the card was posted."""
@@ -256,17 +284,6 @@ class Store:
             if not is_conditional_failure(err):
                 raise
 
-    def claim_of(self, approval_id: str) -> Claim | None:
-        """Who holds the claim on a gate being decided, since when, and for which attempt."""
-        item = self.table.get_item(Key=approval_key(approval_id), ConsistentRead=True).get("Item")
-        if not item or "claimed_by" not in item:
-            return None
-        return Claim(
-            by=str(item["claimed_by"]),
-            at=int(item.get("claimed_at", 0)),
-            owner=str(item.get("claim_owner", "")),
-        )
-
     # Jobs (long-running tool calls completed by webhook) ----------------------------------
     def open_job(self, record: dict[str, Any], *, callback_id: str, secret: str) -> str:
         """Save a job waiting for its completion; returns the secret of its completion URL
@@ -285,7 +302,7 @@ class Store:
 
     def job_for_completion(self, job_id: str) -> dict[str, Any] | None:
         """A job with its secret and callback id: only the code that completes jobs asks."""
-        item = self.table.get_item(Key=job_key(job_id), ConsistentRead=True).get("Item")
+        item = self._get(job_key(job_id), _JOB_ID.match(job_id))
         return {key: _plain(value) for key, value in item.items()} if item else None
 
     def claim_job(self, job_id: str, *, owner: str, now: int, lease_seconds: int) -> bool:

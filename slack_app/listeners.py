@@ -226,7 +226,8 @@ def _register_mention(app: App, control: ControlFactory) -> None:
 def _register_buttons(app: App, control: ControlFactory) -> None:
     def ack_approve(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        _allowed(control(), client, body)  # a refusal is answered now; the decision runs lazily
+        # A refusal is answered now; a closed card by the lazy decision, which sees it too.
+        _allowed(control(), client, body, tell_closed=False)
 
     def decide_approve(body: dict[str, Any], client: WebClient) -> None:
         # A refusal was answered in the ack; anything else (a lost race, an expiry) is told now.
@@ -256,14 +257,16 @@ def _register_buttons(app: App, control: ControlFactory) -> None:
 
 
 def _allowed(
-    plane: ControlPlane, client: WebClient, body: dict[str, Any], quiet: bool = False
+    plane: ControlPlane, client: WebClient, body: dict[str, Any], *, tell_closed: bool = True
 ) -> ApprovalRecord | None:
-    """The gate the clicked button belongs to, if this user may decide on it now."""
+    """The gate the clicked button belongs to, if this user may decide on it now; else the
+    clicker is told why (a closed gate only when ``tell_closed``)."""
     approval_id = str((body.get("actions") or [{}])[0].get("value", ""))
     checked = plane.check(approval_id, body["user"]["id"])
     if isinstance(checked, ApprovalRecord):
         return checked
-    _tell(client, body, _explain(checked))
+    if isinstance(checked, Refused) or tell_closed:
+        _tell(client, body, _explain(checked))
     return None
 
 

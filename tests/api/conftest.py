@@ -84,6 +84,7 @@ def make_api(make_stack: StackFactory) -> ApiFactory:
             slack=WebClient(token="xoxb-test", base_url=stack.slack.api_url),
             approvers=settings.approvers,
         )
+
         def build() -> Any:
             return build_api(settings, control)
 

@@ -72,6 +72,14 @@ class SlackStack:
     def ephemerals_to(self, user: str) -> list[str]:
         return [e["text"] for e in self.slack.ephemerals if e["user"] == user]
 
+    def answered(self, user: str, act: Callable[[], Any]) -> str:
+        """What ``user`` is told after ``act`` (a click's answer may come from its lazy
+        listener, a moment after the ack)."""
+        before = len(self.ephemerals_to(user))
+        act()
+        wait_for(lambda: len(self.ephemerals_to(user)) > before, f"an answer to {user}")
+        return self.ephemerals_to(user)[-1]
+
 
 def wait_for(probe: Callable[[], Any], what: str, timeout: float = 20) -> Any:
     deadline = time.monotonic() + timeout
