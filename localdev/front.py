@@ -52,6 +52,7 @@ class FrontDoor:
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # Slack's retries and the page's polls arrive in bursts
 
 
 class _QuietHandler(WSGIRequestHandler):

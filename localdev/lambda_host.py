@@ -115,6 +115,9 @@ class EventQueue:
 class LocalLambda(WebServer):
     """Serves Invoke for the registered functions and the runner's durable APIs."""
 
+    # A burst of lazy invocations (a click storm) queues rather than being reset (default: 5).
+    request_queue_size = 128
+
     def __init__(
         self,
         executor: Executor,

@@ -17,6 +17,7 @@ from agent.tools import ToolRegistry, default_registry
 from slack_app.config import SlackSettings
 from slack_app.groups import GroupMembers
 from slack_app.listeners import register
+from slack_app.payloads import malformed, refuse_what_slack_never_sends
 
 
 def web_client(settings: SlackSettings) -> WebClient:
@@ -58,15 +59,17 @@ def build_app(
             lease_seconds=settings.claim_lease_seconds,
         )
 
+    app.middleware(refuse_what_slack_never_sends)
     register(app, settings, control, tools or default_registry())
     app.error(_malformed_is_a_client_error)
     return app
 
 
 def _malformed_is_a_client_error(error: Exception, logger: logging.Logger) -> BoltResponse | None:
-    """A payload missing what Slack always sends is the caller's error: 400, not 500."""
-    if isinstance(error, KeyError | ValueError | TypeError):
+    """A payload Bolt or a listener cannot read (a field missing or mistyped) is the caller's
+    error: 400, not 500."""
+    if isinstance(error, LookupError | ValueError | TypeError | AttributeError):
         logger.warning("malformed Slack payload: %s %s", type(error).__name__, error)
-        return BoltResponse(status=400, body='{"error": "malformed request"}')
+        return malformed()
     logger.error("Slack request failed: %s", type(error).__name__, exc_info=error)
     return None

@@ -19,6 +19,7 @@ class _OwnedServer(ThreadingHTTPServer):
     """A server that carries the fake it serves, so handlers can reach its state."""
 
     daemon_threads = True  # a keep-alive connection left open must not block interpreter exit
+    request_queue_size = 128  # a burst of clients queues, as at a real service (default: 5)
 
     def __init__(self, handler_class: type[BaseHTTPRequestHandler], owner: Any) -> None:
         super().__init__(("127.0.0.1", 0), handler_class)
