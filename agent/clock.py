@@ -13,3 +13,8 @@ def now_iso() -> str:
 def iso_after(seconds: int) -> str:
     """The UTC time ``seconds`` from now, ISO 8601."""
     return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat(timespec="seconds")
+
+
+def utc_clock_after(seconds: int) -> str:
+    """The UTC time of day ``seconds`` from now, for people (``14:05:09 UTC``)."""
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).strftime("%H:%M:%S UTC")

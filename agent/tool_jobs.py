@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aws_durable_execution_sdk_python import DurableContext, StepContext
@@ -31,7 +30,7 @@ from aws_durable_execution_sdk_python.retries import RetryStrategyConfig, create
 from aws_durable_execution_sdk_python.types import WaitForConditionCheckContext
 from aws_durable_execution_sdk_python.waits import WaitForConditionConfig
 
-from agent.clock import now_iso
+from agent.clock import iso_after, now_iso, utc_clock_after
 from agent.errors import ToolInputError
 from agent.serdes import COMPACT_JSON
 from agent.telemetry import AGENT_SERVICE, COUNT, emit
@@ -157,7 +156,7 @@ class _Job:
         self, polling: Polling, state: PollState, attempt: int, detail: str | None
     ) -> None:
         delay = polling.next_delay(state, attempt)
-        when = "last check" if delay is None else f"next check {_clock_after(delay)}"
+        when = "last check" if delay is None else f"next check {utc_clock_after(delay)}"
         self.call.show("waiting_job", f"{detail or 'running'} · check {attempt} · {when}")
 
     # Webhook -------------------------------------------------------------------------------
@@ -239,7 +238,7 @@ class _Job:
             seconds = int(planned["seconds"])
         except ToolInputError as err:
             return self.call.error(str(err))
-        until = (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat(timespec="seconds")
+        until = iso_after(seconds)
         self.call.show("waiting_job", f"{planned.get('reason') or 'paused'} · until {until}")
         return {"seconds": seconds, "until": until}
 
@@ -249,11 +248,6 @@ class _Job:
             step_semantics=self.call.step_semantics,
             serdes=COMPACT_JSON,
         )
-
-
-def _clock_after(seconds: int) -> str:
-    moment = datetime.now(UTC) + timedelta(seconds=seconds)
-    return moment.strftime("%H:%M:%S UTC")
 
 
 def _timeout_text(tool_name: str, webhook: Webhook, err: CallbackTimeoutError) -> str:
