@@ -20,9 +20,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from agent.clock import now_iso
-from agent.runs import CLAIM_LEASE_SECONDS, callback_closed
+from agent.runs import CLAIM_LEASE_SECONDS, callback_closed, send_under_claim
 from agent.store import Store
-from agent.telemetry import CALLBACK_SEND_FAILURES, CONTROL_SERVICE, COUNT, emit
 from agent.tool_jobs import JOB_ID_PREFIX
 
 FAILED_WORDS = frozenset({"failed", "failure", "error", "errored", "cancelled", "canceled"})
@@ -83,15 +82,13 @@ class JobCompletions:
         if not self.store.claim_job(job_id, owner=owner, now=now, lease_seconds=self.lease_seconds):
             again = self.store.job_for_completion(job_id) or job
             return self._closed(again) or Refused(409, "this job is being completed right now")
-        try:
-            self._send(job["callback_id"], report)
-        except ClientError as err:
-            if callback_closed(err):
-                self.store.settle_job(job_id, state="expired", ended_at=now_iso())
-                return Refused(410, "the run stopped waiting for this job (it timed out)")
-            self.store.release_job(job_id, owner=owner)
-            emit(CONTROL_SERVICE, {CALLBACK_SEND_FAILURES: (1, COUNT)})
-            raise
+        sent = send_under_claim(
+            lambda: self._send(job["callback_id"], report),
+            release=lambda: self.store.release_job(job_id, owner=owner),
+        )
+        if not sent:
+            self.store.settle_job(job_id, state="expired", ended_at=now_iso())
+            return Refused(410, "the run stopped waiting for this job (it timed out)")
         state = "completed" if report.succeeded else "failed"
         self.store.settle_job(job_id, state=state, ended_at=now_iso())
         return Accepted(job_id=job_id, state=state)

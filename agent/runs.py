@@ -150,16 +150,14 @@ class ControlPlane:
             return self._closed_after_losing(approval_id)
         callback_id = self.store.get_callback_id(approval_id)
         result = json.dumps(decision_to_json(decision)).encode()
-        try:
-            self.lambda_client.send_durable_execution_callback_success(
+        sent = send_under_claim(
+            lambda: self.lambda_client.send_durable_execution_callback_success(
                 CallbackId=callback_id, Result=result
-            )
-        except ClientError as err:
-            if callback_closed(err):
-                return Closed("this approval is closed: it expired or was already decided")
-            self.store.release_claim(approval_id, owner=owner)
-            emit(CONTROL_SERVICE, {CALLBACK_SEND_FAILURES: (1, COUNT)})
-            raise
+            ),
+            release=lambda: self.store.release_claim(approval_id, owner=owner),
+        )
+        if not sent:
+            return Closed("this approval is closed: it expired or was already decided")
         record = self.store.settle_approval(
             approval_id, state="decided", decision=decision_to_json(decision)
         )
@@ -237,6 +235,21 @@ class ControlPlane:
         self.slack.chat_update(
             channel=record.channel, ts=record.message_ts, text=message.text, blocks=message.blocks
         )
+
+
+def send_under_claim(send: Callable[[], Any], *, release: Callable[[], None]) -> bool:
+    """Send a durable callback while holding the claim to send it: True when sent, False when
+    the callback was closed already (it timed out, or another send won). Any other failure
+    gives the claim back, so the sender may try again at once, and is raised."""
+    try:
+        send()
+    except ClientError as err:
+        if callback_closed(err):
+            return False
+        release()
+        emit(CONTROL_SERVICE, {CALLBACK_SEND_FAILURES: (1, COUNT)})
+        raise
+    return True
 
 
 def callback_closed(err: ClientError) -> bool:
