@@ -305,6 +305,22 @@ class Store:
         item = self._get(job_key(job_id), _JOB_ID.match(job_id))
         return {key: _plain(value) for key, value in item.items()} if item else None
 
+    def waiting_jobs(self) -> list[dict[str, Any]]:
+        """Every job still waiting for its completion (a scan: for the local stack's restart,
+        which re-arms their timeouts; a deployment never lists jobs)."""
+        kwargs: dict[str, Any] = {
+            "FilterExpression": "begins_with(pk, :job) AND #s = :waiting",
+            "ExpressionAttributeNames": {"#s": "state"},
+            "ExpressionAttributeValues": {":job": "JOB#", ":waiting": "waiting"},
+        }
+        jobs: list[dict[str, Any]] = []
+        while True:
+            response = self.table.scan(**kwargs)
+            jobs += [{k: _plain(v) for k, v in item.items()} for item in response["Items"]]
+            if "LastEvaluatedKey" not in response:
+                return jobs
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     def claim_job(self, job_id: str, *, owner: str, now: int, lease_seconds: int) -> bool:
         """Take the right to complete a waiting job (or one whose completer died)."""
         return self._claim(job_key(job_id), "waiting", owner, "completion", now, lease_seconds)

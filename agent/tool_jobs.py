@@ -198,6 +198,7 @@ class _Job:
             "run_id": self.call.run.run_id,
             "tool_name": self.tool.name,
             "created_at": now_iso(),
+            "expires_at": iso_after(webhook.timeout_seconds),
             "heartbeat_seconds": webhook.heartbeat_seconds,
         }
         secret = self.call.deps.store.open_job(

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -235,10 +236,10 @@ class DevStack:
         invoked once (one that was only waiting replays and suspends again), and every async
         invocation left unfinished is delivered again. The local runner keeps its timers in
         memory: an invocation re-arms its run's retry and wait timers as it suspends, and each
-        pending approval's expiry is armed from our own table.
+        pending approval's and waiting job's timeout is armed from our own table.
         """
         unfinished = self._invoke_unfinished_runs()
-        self._arm_approval_expiries()
+        self._arm_callback_timeouts()
         redelivered = self.local_lambda.redeliver()
         if unfinished or redelivered:
             _logger.info(
@@ -254,24 +255,21 @@ class DevStack:
             executor._invoke_execution(arn)  # private: the runner has no public re-invoke
         return len(unfinished)
 
-    def _arm_approval_expiries(self) -> None:
-        """Each pending approval times out at its ``expires_at``, as without the restart."""
+    def _arm_callback_timeouts(self) -> None:
+        """Each pending approval and waiting job times out at its ``expires_at``, as without
+        the restart (the runner keeps callback timers in memory only)."""
         executor = self.runner._executor
-        for arn, callback_id, approval_id, expires_at in _pending_callbacks():
-            delay = max(0.0, (expires_at - datetime.now(UTC)).total_seconds())
-            timer = threading.Timer(
-                delay, self._expire, args=(executor, arn, callback_id, approval_id)
-            )
+        for waiting in waiting_callbacks():
+            delay = max(0.0, (waiting.expires_at - datetime.now(UTC)).total_seconds())
+            timer = threading.Timer(delay, self._expire, args=(executor, waiting))
             timer.daemon = True
             timer.start()
             self._timers.append(timer)
 
     @staticmethod
-    def _expire(executor: Any, arn: str, callback_id: str, approval_id: str) -> None:
-        store = _store()
-        record = store.get_approval(approval_id)
-        if record is not None and record.state == "pending":
-            executor._on_callback_timeout(arn, callback_id)
+    def _expire(executor: Any, waiting: WaitingCallback) -> None:
+        if waiting.still_waiting():
+            executor._on_callback_timeout(waiting.execution_arn, waiting.callback_id)
 
     def _start_socket_mode(self) -> None:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -313,12 +311,46 @@ def _ensure_table(name: str) -> None:
         create_table(client, name)
 
 
-def _pending_callbacks() -> Iterator[tuple[str, str, str, datetime]]:
-    """(execution ARN, callback id, approval id, expiry) of every approval still waiting."""
+@dataclass(frozen=True)
+class WaitingCallback:
+    """A callback a run waits on (an approval, a job), when it times out, and how to tell
+    whether it is still open."""
+
+    execution_arn: str
+    callback_id: str
+    expires_at: datetime
+    still_waiting: Callable[[], bool]
+
+
+def waiting_callbacks() -> Iterator[WaitingCallback]:
+    """Every approval still pending and every job still waiting for its completion."""
     store = _store()
     for record in store.pending_approvals(limit=1000):
         run = store.get_run(record.run_id) or {}
         callback_id = store.get_callback_id(record.approval_id)
         if run.get("execution_arn") and callback_id:
-            expires = datetime.fromisoformat(record.expires_at)
-            yield run["execution_arn"], callback_id, record.approval_id, expires
+            yield WaitingCallback(
+                run["execution_arn"],
+                callback_id,
+                datetime.fromisoformat(record.expires_at),
+                partial(_approval_pending, store, record.approval_id),
+            )
+    for job in store.waiting_jobs():
+        run = store.get_run(job["run_id"]) or {}
+        if run.get("execution_arn") and job.get("expires_at"):
+            yield WaitingCallback(
+                run["execution_arn"],
+                job["callback_id"],
+                datetime.fromisoformat(job["expires_at"]),
+                partial(_job_waiting, store, job["job_id"]),
+            )
+
+
+def _approval_pending(store: Any, approval_id: str) -> bool:
+    record = store.get_approval(approval_id)
+    return record is not None and record.state == "pending"
+
+
+def _job_waiting(store: Any, job_id: str) -> bool:
+    job = store.job_for_completion(job_id)
+    return job is not None and job["state"] == "waiting"

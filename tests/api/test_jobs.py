@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 from pydantic import BaseModel
 
 from agent.tools import ToolRegistry, default_registry
 from agent.tools.jobs import Webhook
 from agent.tools.registry import ToolContext
+from localdev.stack import waiting_callbacks
 from tests.api.conftest import ApiClient, ApiFactory
 from tests.fakes.jobs import FakeJobService
 from tests.scenarios.claude_scripts import CHANNEL, by_turn, calls, draft, tool_results, tool_use
@@ -182,3 +185,23 @@ def test_http_job_can_let_the_service_call_back(make_api: ApiFactory) -> None:
         assert api.stack.output(run)["status"] == "delivered"
         result = tool_results(api.stack.agent.claude_requests()[1])["t1"]
         assert '"rows": 7' in result["content"]
+
+
+def test_a_restart_of_the_local_stack_finds_each_waiting_job_and_when_it_times_out(
+    make_api: ApiFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    urls: dict[str, str] = {}
+    api = make_api(
+        by_turn(calls(tool_use("t1", "render", video="intro")), draft("Rendered.")),
+        tools=registry_with(urls),
+        public_url=PUBLIC_URL,
+    )
+    path = started(api, urls, "intro")["intro"]
+    monkeypatch.setenv("SIGNOFF_TABLE", api.stack.agent.deps.settings.table_name)
+    (waiting,) = waiting_callbacks()  # what `signoff dev` re-arms when it starts again
+    assert waiting.execution_arn == the_run(api)["execution_arn"]
+    assert 50 < (waiting.expires_at - datetime.now(UTC)).total_seconds() <= 60
+    assert waiting.still_waiting()
+    api.call("POST", path, {"result": "done"}, token=None)
+    assert not waiting.still_waiting()  # a timer armed before the completion does nothing
+    assert list(waiting_callbacks()) == []
