@@ -26,7 +26,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
@@ -165,8 +165,12 @@ def build_api(settings: Settings, control: ControlPlane) -> APIGatewayHttpResolv
     jobs = JobCompletions(control.store, control.lambda_client, control.lease_seconds)
 
     @app.post("/callbacks/<token>")
-    def complete_job(token: str, body: JobCompletion) -> JobAccepted:
-        report = JobReport.from_body(body.model_dump(exclude_unset=True))
+    def complete_job(
+        token: str, body: Annotated[JobCompletion | None, Body()] = None
+    ) -> JobAccepted:
+        # No body at all is a bare "done": success with no result.
+        fields = body.model_dump(exclude_unset=True) if body is not None else {}
+        report = JobReport.from_body(fields)
         return _job_answer(jobs.complete(token, report))
 
     @app.post("/callbacks/<token>/heartbeat")

@@ -219,7 +219,9 @@ class _Job:
         self.call.show("done" if status == "ok" else "failed")
         if status != "ok":
             return self.call.outcome(status, {"text": ended["error"]})
-        return self.call.outcome("ok", self.call.stored(output_text(ended["result"])))
+        result = ended["result"]
+        text = f"{self.tool.name} finished" if result is None else output_text(result)
+        return self.call.outcome("ok", self.call.stored(text))
 
     # Sleep ---------------------------------------------------------------------------------
     def sleep(self, context: DurableContext) -> dict[str, Any]:

@@ -205,3 +205,17 @@ def test_a_restart_of_the_local_stack_finds_each_waiting_job_and_when_it_times_o
     api.call("POST", path, {"result": "done"}, token=None)
     assert not waiting.still_waiting()  # a timer armed before the completion does nothing
     assert list(waiting_callbacks()) == []
+
+
+def test_a_bare_post_to_the_completion_url_means_done(make_api: ApiFactory) -> None:
+    urls: dict[str, str] = {}
+    api = make_api(
+        by_turn(calls(tool_use("t1", "render", video="intro")), draft("Rendered.")),
+        tools=registry_with(urls),
+        public_url=PUBLIC_URL,
+    )
+    path = started(api, urls, "intro")["intro"]
+    status, body = api.call("POST", path, token=None)
+    assert (status, body["state"]) == (200, "completed")
+    result = tool_results(finish(api))["t1"]
+    assert "is_error" not in result and result["content"] == "render finished"
