@@ -41,6 +41,18 @@ def registry_with(urls: dict[str, str], **webhook: Any) -> ToolRegistry:
     return registry
 
 
+def one_render(make_api: ApiFactory, *, draft_text: str) -> tuple[ApiClient, str]:
+    """A run whose first turn renders one video, waiting on it: its completion URL."""
+    urls: dict[str, str] = {}
+    api = make_api(
+        by_turn(calls(tool_use("t1", "render", video="intro")), draft(draft_text)),
+        tools=registry_with(urls),
+        public_url=PUBLIC_URL,
+    )
+    started(api, urls, "intro")
+    return api, urls["intro"]
+
+
 def started(api: ApiClient, urls: dict[str, str], *videos: str) -> dict[str, str]:
     """Start a run and wait until each video's job handed out its completion path."""
     api.call("POST", "/runs", {"task": "render", "requester": "UREQ", "channel": CHANNEL})
@@ -68,14 +80,9 @@ def the_run(api: ApiClient) -> dict[str, Any]:
 def test_a_completion_resumes_the_run_once_and_claude_reads_the_result(
     make_api: ApiFactory,
 ) -> None:
-    urls: dict[str, str] = {}
-    api = make_api(
-        by_turn(calls(tool_use("t1", "render", video="intro")), draft("Rendered.")),
-        tools=registry_with(urls),
-        public_url=PUBLIC_URL,
-    )
-    path = started(api, urls, "intro")["intro"]
-    assert urls["intro"].startswith(f"{PUBLIC_URL}/callbacks/jb_")
+    api, url = one_render(make_api, draft_text="Rendered.")
+    path = urlsplit(url).path
+    assert url.startswith(f"{PUBLIC_URL}/callbacks/jb_")
 
     done = {"status": "succeeded", "result": {"url": "s3://renders/intro.mp4"}}
     status, body = api.call("POST", path, done, token=None)  # the URL is its own credential
@@ -92,13 +99,8 @@ def test_a_completion_resumes_the_run_once_and_claude_reads_the_result(
 
 
 def test_a_failure_body_goes_back_to_claude_as_a_tool_error(make_api: ApiFactory) -> None:
-    urls: dict[str, str] = {}
-    api = make_api(
-        by_turn(calls(tool_use("t1", "render", video="intro")), draft("It failed.")),
-        tools=registry_with(urls),
-        public_url=PUBLIC_URL,
-    )
-    path = started(api, urls, "intro")["intro"]
+    api, url = one_render(make_api, draft_text="It failed.")
+    path = urlsplit(url).path
     status, body = api.call(
         "POST", path, {"status": "failed", "error": "codec missing"}, token=None
     )
@@ -137,13 +139,8 @@ def test_heartbeats_keep_a_job_alive_and_a_silent_one_times_out(make_api: ApiFac
 
 
 def test_concurrent_completions_of_one_job_resume_the_run_once(make_api: ApiFactory) -> None:
-    urls: dict[str, str] = {}
-    api = make_api(
-        by_turn(calls(tool_use("t1", "render", video="intro")), draft("Rendered.")),
-        tools=registry_with(urls),
-        public_url=PUBLIC_URL,
-    )
-    path = started(api, urls, "intro")["intro"]
+    api, url = one_render(make_api, draft_text="Rendered.")
+    path = urlsplit(url).path
     answers: list[int] = []
 
     def complete(n: int) -> None:
@@ -190,13 +187,8 @@ def test_http_job_can_let_the_service_call_back(make_api: ApiFactory) -> None:
 def test_a_restart_of_the_local_stack_finds_each_waiting_job_and_when_it_times_out(
     make_api: ApiFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    urls: dict[str, str] = {}
-    api = make_api(
-        by_turn(calls(tool_use("t1", "render", video="intro")), draft("Rendered.")),
-        tools=registry_with(urls),
-        public_url=PUBLIC_URL,
-    )
-    path = started(api, urls, "intro")["intro"]
+    api, url = one_render(make_api, draft_text="Rendered.")
+    path = urlsplit(url).path
     monkeypatch.setenv("SIGNOFF_TABLE", api.stack.agent.deps.settings.table_name)
     (waiting,) = waiting_callbacks()  # what `signoff dev` re-arms when it starts again
     assert waiting.execution_arn == the_run(api)["execution_arn"]
@@ -208,13 +200,8 @@ def test_a_restart_of_the_local_stack_finds_each_waiting_job_and_when_it_times_o
 
 
 def test_a_bare_post_to_the_completion_url_means_done(make_api: ApiFactory) -> None:
-    urls: dict[str, str] = {}
-    api = make_api(
-        by_turn(calls(tool_use("t1", "render", video="intro")), draft("Rendered.")),
-        tools=registry_with(urls),
-        public_url=PUBLIC_URL,
-    )
-    path = started(api, urls, "intro")["intro"]
+    api, url = one_render(make_api, draft_text="Rendered.")
+    path = urlsplit(url).path
     status, body = api.call("POST", path, token=None)
     assert (status, body["state"]) == (200, "completed")
     result = tool_results(finish(api))["t1"]
