@@ -138,7 +138,7 @@ class Settings:
         """Read and validate the environment; raises ConfigError naming the bad variable."""
         env = os.environ if env is None else env
         api_key = env.get(ENV_ANTHROPIC_API_KEY, "")
-        provider = env.get(ENV_LLM_PROVIDER) or ("anthropic" if api_key else "offline")
+        provider = chosen_provider(env)
         return cls(
             llm_provider=cast(LlmProvider, provider),
             model=env.get(ENV_AGENT_MODEL) or DEFAULT_MODEL,
@@ -171,6 +171,13 @@ class Settings:
     def status_hint(self, run_id: str) -> str:
         """The command that shows a run's status, printed on every card."""
         return f"{self.slash_command} status {run_id}"
+
+
+def chosen_provider(env: Mapping[str, str]) -> str:
+    """``LLM_PROVIDER``, else Claude when an API key is set, else the offline model."""
+    return env.get(ENV_LLM_PROVIDER) or (
+        "anthropic" if env.get(ENV_ANTHROPIC_API_KEY) else "offline"
+    )
 
 
 def parse_id_list(raw: str) -> tuple[str, ...]:

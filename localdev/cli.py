@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from agent.config import chosen_provider
 from localdev.dynalite import DynaliteError
-from localdev.stack import DevOptions, DevStack, model_provider
+from localdev.stack import DevOptions, DevStack
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -76,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _banner(stack: DevStack) -> str:
     url = stack.public_url
-    provider = model_provider(os.environ)
+    provider = chosen_provider(os.environ)
     lines = [
         "",
         "signoff dev is up.",

@@ -23,6 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from agent.config import chosen_provider
 from localdev.dynalite import Dynalite
 
 AGENT_FUNCTION = "signoff-agent"
@@ -111,7 +112,7 @@ class DevStack:
 
         # anthropic takes seconds to import: while the rest starts, not in the first run.
         warm_up = threading.Thread(target=_import_model_client, daemon=True)
-        if model_provider(os.environ) != "offline":
+        if chosen_provider(os.environ) != "offline":
             warm_up.start()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         local_secrets = LocalSecrets.load_or_create(self.data_dir / "secrets.json")
@@ -281,11 +282,6 @@ class DevStack:
         handler = SocketModeHandler(build_app(SlackSettings.from_env()), app_token)
         handler.connect()  # type: ignore[no-untyped-call]
         self._stops.append(handler.close)
-
-
-def model_provider(env: Mapping[str, str]) -> str:
-    """The model the agent will call, as ``agent.config.Settings`` chooses it by default."""
-    return env.get("LLM_PROVIDER") or ("anthropic" if env.get("ANTHROPIC_API_KEY") else "offline")
 
 
 def _import_model_client() -> None:
