@@ -12,7 +12,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: deps test lint fmt dev clean bench bundles synth deploy
+.PHONY: deps test lint fmt dev clean bench bundles synth deploy record-histories
 
 deps: $(VENV)/.synced node_modules/.installed
 
@@ -38,6 +38,12 @@ $(CHROMIUM):
 
 test: deps $(CHROMIUM)
 	CHROMIUM=$(CHROMIUM) $(VENV)/bin/pytest -q
+
+# Record tests/replay/histories/ again: only for a change to the durable path made on purpose,
+# shipped as a new version (README, "Runs in flight and replay tests").
+record-histories: deps
+	rm -f tests/replay/histories/*.json
+	$(VENV)/bin/pytest -q tests/replay/recorder.py -o python_functions=record
 
 lint: deps
 	$(VENV)/bin/ruff check .

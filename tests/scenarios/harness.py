@@ -139,9 +139,13 @@ def agent_harness(
     claude_url: str | None,
     monkeypatch: Any,
     tools: ToolRegistry | None = None,
+    skip_time: bool = True,
     **overrides: Any,
 ) -> Iterator[AgentHarness]:
-    """A fresh table and bucket, deps built as in Lambda, and the runner around the handler."""
+    """A fresh table and bucket, deps built as in Lambda, and the runner around the handler.
+
+    ``skip_time=False`` keeps durable waits on the real clock, so a run can be seen waiting.
+    """
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynalite_url)
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_url)
     table, bucket = f"runs-{uuid.uuid4().hex[:8]}", f"blobs-{uuid.uuid4().hex[:8]}"
@@ -152,7 +156,7 @@ def agent_harness(
     )
     deps = AgentDeps.from_settings(settings, tools=tools or default_registry())
     with DurableFunctionTestRunner(
-        handler=build_handler(lambda: deps), poll_interval=0.05
+        handler=build_handler(lambda: deps), poll_interval=0.05, skip_time=skip_time
     ) as runner:
         yield AgentHarness(runner=runner, deps=deps)
 

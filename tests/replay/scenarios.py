@@ -1,0 +1,208 @@
+"""The runs whose durable histories are recorded: one for every shape a run in flight can have.
+
+Each scenario is recorded twice (``tests/replay/recorder.py``): suspended where it waits for
+a person, a job or the clock, and finished. The tools that are not built in (a polled report,
+a render farm that calls back) live here, so recording and replaying see the same registry.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from agent.tools import ToolRegistry, default_registry
+from agent.tools.jobs import Done, JobHandle, JobStatus, Pending, Polling, Webhook
+from agent.tools.registry import ToolContext
+from tests.fakes.claude import Reply
+from tests.scenarios.claude_scripts import CHANNEL, by_turn, calls, draft, tool_use
+from tests.scenarios.harness import AgentHarness
+
+PUBLIC_URL = "https://signoff.example.test"
+# claude-sonnet-5-5 bills $2 per million input tokens: 5,000 tokens cost one cent.
+CENT_OF_INPUT = {"input_tokens": 5_000, "output_tokens": 0}
+READ = tool_use("t_read", "read_slack_history", channel=CHANNEL)
+ANNOUNCE = tool_use("t_post", "post_slack_message", channel="CANNOUNCE", text="We ship today")
+
+
+class ReportArgs(BaseModel):
+    report: str
+
+
+class RenderArgs(BaseModel):
+    video: str
+
+
+_checks = itertools.count(1)
+
+
+def _report_ready_on_third_check(ctx: ToolContext, handle: JobHandle) -> JobStatus:
+    checks = next(_checks)
+    return Done({"report": handle["report"]}) if checks % 3 == 0 else Pending("not yet")
+
+
+def replay_registry() -> ToolRegistry:
+    """The built-in tools plus the two long-running ones the recorded runs call."""
+    registry = default_registry()
+
+    @registry.tool(
+        args=ReportArgs,
+        completion=Polling(check=_report_ready_on_third_check, initial_delay_seconds=60),
+    )
+    def slow_report(ctx: ToolContext, args: ReportArgs) -> JobHandle:
+        """Build a report; it takes a while."""
+        return {"report": args.report}
+
+    @registry.tool(args=RenderArgs, completion=Webhook(timeout_seconds=3_600))
+    def render(ctx: ToolContext, args: RenderArgs) -> dict[str, Any]:
+        """Render a video; the farm calls back when done."""
+        return {"queued": args.video}
+
+    return registry
+
+
+def costly(reply: Reply) -> Reply:
+    return Reply(content=reply.content, stop_reason=reply.stop_reason, usage=CENT_OF_INPUT)
+
+
+Play = Callable[[AgentHarness, str], None]
+
+
+def approve(*gates: str) -> Play:
+    """Approve each gate in turn, as soon as its card is up."""
+
+    def play(harness: AgentHarness, arn: str) -> None:
+        for gate in gates:
+            harness.decide(harness.approval(arn, gate), "approve")
+
+    return play
+
+
+def then(*steps: Play) -> Play:
+    def play(harness: AgentHarness, arn: str) -> None:
+        for step in steps:
+            step(harness, arn)
+
+    return play
+
+
+def decide(gate: str, decision: str, **fields: Any) -> Play:
+    def play(harness: AgentHarness, arn: str) -> None:
+        harness.decide(harness.approval(arn, gate), decision, **fields)
+
+    return play
+
+
+def wait_out(harness: AgentHarness, arn: str) -> None:
+    """Nobody answers: the run ends by itself (a callback timeout, on the real clock)."""
+    harness.result(arn, timeout=30)
+
+
+def complete_job(operation: str, result: dict[str, Any]) -> Play:
+    """The outside system calls back: the job's callback succeeds with ``result``."""
+
+    def play(harness: AgentHarness, arn: str) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            for op in harness.runner._store.load(arn).operations:  # no public accessor
+                details = op.callback_details
+                if op.name == f"{operation} create callback id" and details is not None:
+                    payload = json.dumps(result).encode()
+                    harness.runner.send_callback_success(details.callback_id, payload)
+                    return
+            time.sleep(0.05)
+        raise AssertionError(f"the job {operation!r} never waited for its callback")
+
+    return play
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A run to record: its Claude script, settings, where it waits, and how it ends."""
+
+    name: str
+    script: Callable[[dict[str, Any]], Any]
+    waits_at: str  # the operation the suspended history waits on
+    play: Play  # from the suspended point to the end
+    settings: dict[str, Any] = field(default_factory=dict)
+    clock_wait: bool = False  # waits on the clock: recorded suspended with real time
+    task: str = "Summarise #general and draft the status update"
+
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        name="three_parallel_tools_then_draft",
+        script=by_turn(
+            calls(*(tool_use(f"t{i}", "read_slack_history", channel=CHANNEL) for i in range(3))),
+            draft("Status: all three threads are green."),
+        ),
+        waits_at="review-1",
+        play=approve("review-1"),
+    ),
+    Scenario(
+        name="gated_tool_approved",
+        script=by_turn(calls(ANNOUNCE), draft("Announced.")),
+        waits_at="approve-0-0",
+        play=approve("approve-0-0", "review-1"),
+    ),
+    Scenario(
+        name="request_changes_then_approve",
+        script=by_turn(draft("Draft one."), draft("Draft two, shorter.")),
+        waits_at="review-0",
+        play=then(decide("review-0", "revise", feedback="make it shorter"), approve("review-1")),
+    ),
+    Scenario(
+        name="gated_tool_rejected_then_draft_rejected",
+        script=by_turn(calls(ANNOUNCE), draft("I did not post.")),
+        waits_at="approve-0-0",
+        play=then(
+            decide("approve-0-0", "reject", reason="not before the review"),
+            decide("review-1", "reject", reason="wrong audience"),
+        ),
+    ),
+    Scenario(
+        name="budget_gate",
+        script=by_turn(costly(calls(READ)), costly(calls(READ)), draft("Done.")),
+        waits_at="budget-1",
+        play=approve("budget-1", "budget-2", "review-2"),
+        settings={"budget_usd": 0.01},
+    ),
+    Scenario(
+        name="expired_gate",
+        script=by_turn(draft("Draft.")),
+        waits_at="review-0",
+        play=wait_out,
+        settings={"approval_timeout_seconds": 3},
+    ),
+    Scenario(
+        name="polled_job",
+        script=by_turn(calls(tool_use("t1", "slow_report", report="q4")), draft("Done.")),
+        waits_at="tool-0-0-poll",
+        play=approve("review-1"),
+        clock_wait=True,
+    ),
+    Scenario(
+        name="webhook_job",
+        script=by_turn(calls(tool_use("t1", "render", video="intro")), draft("Rendered.")),
+        waits_at="tool-0-0",
+        play=then(
+            complete_job("tool-0-0", {"url": "https://cdn.example.test/intro"}), approve("review-1")
+        ),
+        settings={"public_url": PUBLIC_URL},
+    ),
+    Scenario(
+        name="pause",
+        script=by_turn(
+            calls(tool_use("t1", "pause", seconds=3_600, reason="check the export later")),
+            draft("Checked."),
+        ),
+        waits_at="tool-0-0-pause",
+        play=approve("review-1"),
+        clock_wait=True,
+    ),
+)
