@@ -15,6 +15,7 @@ Anything else is a divergence, reported with the first operation that differs.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,24 @@ class History:
         return cls(**body)
 
     def steps(self) -> list[Operation]:
-        return [Operation.from_json_dict(op) for op in self.operations]
+        """The operations as the service would hand them over while the run still waits.
+
+        A retry or wait that was due after the recording is due after the replay too: the
+        SDK goes on at once with a timer already due, which is a resume, not this wait.
+        """
+        later = int((time.time() + 86_400) * 1000)
+        return [Operation.from_json_dict(_timers_ahead(op, later)) for op in self.operations]
+
+
+def _timers_ahead(op: dict[str, Any], millis: int) -> dict[str, Any]:
+    if op["Status"] not in ("PENDING", "STARTED"):
+        return op
+    op = json.loads(json.dumps(op))
+    if "NextAttemptTimestamp" in op.get("StepDetails", {}):
+        op["StepDetails"]["NextAttemptTimestamp"] = millis
+    if "ScheduledEndTimestamp" in op.get("WaitDetails", {}):
+        op["WaitDetails"]["ScheduledEndTimestamp"] = millis
+    return op
 
 
 def recorded() -> list[History]:
