@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agent.pricing import turn_cost
+from agent.model.pricing import turn_cost
 
 TOKEN_KINDS = (
     "input_tokens",

@@ -7,10 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.blobs import BlobStore
 from agent.config import Settings
-from agent.llm import ModelClient, build_model
-from agent.store import Store
+from agent.model.client import build_model
+from agent.model.request import ModelClient
+from agent.storage.blobs import BlobStore
+from agent.storage.store import Store
 from agent.tools import ToolRegistry, default_registry
 
 SLACK_TIMEOUT_SECONDS = 10

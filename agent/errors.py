@@ -8,7 +8,7 @@
     └── StoreError            the run/approval table refused a write we rely on
 
 Model transport errors (429, 529, 5xx, connection) are anthropic's own exception classes;
-the LLM step's retry strategy classifies them (see ``agent.llm.model_retry_strategy``).
+the LLM step's retry strategy classifies them (see ``agent.model.client.model_retry_strategy``).
 """
 
 

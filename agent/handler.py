@@ -21,28 +21,28 @@ from typing import Any, assert_never
 from aws_durable_execution_sdk_python import DurableContext, durable_execution
 from aws_durable_execution_sdk_python.config import StepConfig
 
-from agent.approvals import (
+from agent.approvals.decisions import Approve, Edit, Reject, Revise, decision_to_json
+from agent.approvals.gate import (
     GATE_OPERATIONS,
     Expired,
     Gate,
     approval_id_for,
     request_approval,
 )
+from agent.approvals.policy import ApprovalPolicy
 from agent.budget import Budget, describe_budget
 from agent.config import Settings
-from agent.decisions import Approve, Edit, Reject, Revise, decision_to_json
 from agent.deps import AgentDeps
-from agent.llm import model_retry_strategy
 from agent.loop import CallTools, ContinueTurn, EndRun, ReviewDraft, RunState, next_action
+from agent.model.client import model_retry_strategy
+from agent.model.pricing import spending
+from agent.model.prompts import prompts_version
 from agent.models import RunInfo, RunRequest, parse_run_request
-from agent.pricing import spending
-from agent.prompts import prompts_version
 from agent.run_steps import deliver, finish, model_turn, open_run
 from agent.secrets import with_secrets
 from agent.serdes import COMPACT_JSON
 from agent.telemetry import agent_logger
-from agent.tool_calls import WORST_CALL_OPERATIONS, run_tool_calls
-from agent.tools.registry import ApprovalPolicy
+from agent.tools.turn import WORST_CALL_OPERATIONS, run_tool_calls
 
 MODEL_STEP = StepConfig(retry_strategy=model_retry_strategy, serdes=COMPACT_JSON)
 JSON_STEP = StepConfig(serdes=COMPACT_JSON)

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from agent.model.prompts import load_prompt
 from agent.models import RunRequest
-from agent.prompts import load_prompt
 
 Resolve = Callable[[dict[str, Any]], str]
 
@@ -34,7 +34,7 @@ def outcomes_entry(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def feedback_entry(feedback: str) -> dict[str, Any]:
-    """A reviewer's feedback (``feedback`` marks it for agent.caching's TTL choice)."""
+    """A reviewer's feedback (``feedback`` marks it for agent.model.caching's TTL choice)."""
     text = load_prompt("revise_draft", feedback=feedback)
     return {"kind": "user_text", "text": text, "feedback": True}
 

@@ -11,23 +11,11 @@ from typing import Any
 
 from agent.budget import Spent
 from agent.history import feedback_entry, outcomes_entry, reply_entry, task_entry
-from agent.models import RunRequest
+from agent.models import RunRequest, ToolCall
 
 # AWS caps a durable execution at 3,000 operations; stop starting turns well before it.
 OPERATION_LIMIT = 3000
 OPERATION_HEADROOM = 100
-
-
-@dataclass(frozen=True)
-class ToolCall:
-    """One tool_use block of a reply."""
-
-    id: str
-    name: str
-    arguments: dict[str, Any]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "arguments": self.arguments}
 
 
 @dataclass(frozen=True)

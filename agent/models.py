@@ -16,7 +16,7 @@ from agent.errors import InvalidRunRequest
 SLACK_ID = r"^[A-Z0-9]{2,32}$"
 SLACK_TS = r"^\d{1,12}\.\d{1,9}$"
 RUN_ID = r"^[A-Za-z0-9_-]{1,64}$"
-# What agent.approvals.approval_id_for and agent.tool_jobs.job_id_for make.
+# What agent.approvals.gate.approval_id_for and agent.tools.waiting.job_id_for make.
 APPROVAL_ID = r"^ap_[0-9a-f]{32}$"
 JOB_ID = r"^jb_[0-9a-f]{32}$"
 
@@ -111,3 +111,15 @@ class ApprovalRecord(BaseModel):
     def can_request_changes(self) -> bool:
         """Whether another revision round is allowed (the cap hides the button)."""
         return self.round < self.max_rounds
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One tool_use block of a reply."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "arguments": self.arguments}

@@ -11,8 +11,8 @@ import logging
 import threading
 from typing import Any
 
-from agent.cards import RunProgress, ToolProgress, progress_message
 from agent.deps import AgentDeps
+from agent.messages import RunProgress, ToolProgress, progress_message
 from agent.models import RunInfo
 
 _logger = logging.getLogger(__name__)

@@ -12,19 +12,20 @@ from typing import Any
 
 from aws_durable_execution_sdk_python import StepContext, durable_step
 
-from agent import cards, progress
-from agent.blobs import spill, unspill
+from agent import messages, progress
 from agent.budget import Budget
-from agent.caching import history_ttl, with_breakpoints
 from agent.clock import now_iso
 from agent.deps import AgentDeps
 from agent.history import build_messages
-from agent.llm import ModelRequest
 from agent.loop import usage_record
+from agent.model.caching import history_ttl, with_breakpoints
+from agent.model.pricing import describe_usage, spending, turn_cost
+from agent.model.prompts import load_prompt, prompts_version
+from agent.model.request import ModelRequest
 from agent.models import RunInfo, RunRequest
-from agent.pricing import describe_usage, spending, turn_cost
-from agent.prompts import load_prompt, prompts_version
-from agent.slack_messages import post_or_update
+from agent.mrkdwn import Message
+from agent.storage.blobs import spill, unspill
+from agent.storage.slack_messages import post_or_update
 from agent.telemetry import AGENT_SERVICE, COST_USD, COUNT, NONE, emit
 
 _logger = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ def open_run(
         emit(AGENT_SERVICE, {"RunsStarted": (1, COUNT)}, source=request.source)
     thread_ts, progress_ts = run.get("thread_ts"), run.get("progress_ts")
     if request.channel and deps.slack is not None and thread_ts is None:
-        opened = cards.run_opened_message(
+        opened = messages.run_opened_message(
             task=request.task, requester=request.requester, run_id=run_id
         )
         thread_ts = post_or_update(
@@ -78,7 +79,7 @@ def open_run(
         )
         deps.store.update_run(run_id, thread_ts=thread_ts)
     if request.channel and deps.slack is not None and request.notify:
-        placeholder = cards.Message(text=f"Working on it… ({run_id})", blocks=[])
+        placeholder = Message(text=f"Working on it… ({run_id})", blocks=[])
         progress_ts = post_or_update(
             deps.slack,
             channel=request.channel,
@@ -206,7 +207,7 @@ def deliver(
     text = edited_text or draft_text(draft_blocks, deps)
     ts = None
     if run.channel and deps.slack is not None:
-        message = cards.final_message(text=text, run_id=run.run_id, decided_by=decided_by)
+        message = messages.final_message(text=text, run_id=run.run_id, decided_by=decided_by)
         ts = post_or_update(
             deps.slack,
             channel=run.channel,
@@ -226,7 +227,7 @@ def finish(_: StepContext, deps: AgentDeps, run: RunInfo, result: dict[str, Any]
     """Record the run's end; say why in the thread when nothing was delivered."""
     delivered = result["status"] == "delivered"
     if not delivered and run.channel and deps.slack is not None:
-        message = cards.ended_message(run_id=run.run_id, reason=result["note"])
+        message = messages.ended_message(run_id=run.run_id, reason=result["note"])
         post_or_update(
             deps.slack,
             channel=run.channel,

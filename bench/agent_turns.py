@@ -21,8 +21,8 @@ import json
 import statistics
 from typing import Any
 
-from agent.caching import strip_breakpoints
-from agent.llm import ModelRequest
+from agent.model.caching import strip_breakpoints
+from agent.model.request import ModelRequest
 from bench.bare import CallbackBox, agent_shaped, run_bare
 from bench.harness import (
     aws_stand_ins,

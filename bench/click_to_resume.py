@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from agent.cards import ACTION_APPROVE
+from agent.approvals.cards import ACTION_APPROVE
 from bench.harness import log
 from bench.results import merge_results
 from localdev.dynalite import free_port

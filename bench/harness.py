@@ -30,10 +30,10 @@ import boto3
 from aws_durable_execution_sdk_python import DurableContext
 from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestRunner
 
-from agent.approvals import approval_id_for
-from agent.decisions import Approve, Decider
-from agent.runs import ControlPlane, Decided
-from agent.store import Store, create_table
+from agent.approvals.decisions import Approve, Decider
+from agent.approvals.gate import approval_id_for
+from agent.control.runs import ControlPlane, Decided
+from agent.storage.store import Store, create_table
 from tests.fakes.aws import Dynalite, MotoS3
 
 REVIEWER = Decider(id="UREVIEWER", name="bench reviewer")

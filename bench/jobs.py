@@ -30,8 +30,8 @@ from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestR
 from pydantic import BaseModel
 
 from agent.tools import ToolRegistry
+from agent.tools.context import ToolContext
 from agent.tools.jobs import Done, JobHandle, JobStatus, Pending, Polling
-from agent.tools.registry import ToolContext
 from bench.harness import aws_stand_ins, fresh_table_and_bucket, log, quiet, run_to_end
 from bench.results import merge_results
 from bench.workload import ScriptedModel, bench_deps, bench_handler, bench_settings, run_event

@@ -13,7 +13,7 @@ that end at a ``cache_control`` breakpoint. For each request, in order and at it
 
 Tokens are the request's input tokens as the API (here the fake) reported them, shared
 among the blocks in proportion to their JSON bytes. Without caching, every input token is
-plain input. Prices come from ``agent.pricing``.
+plain input. Prices come from ``agent.model.pricing``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from agent.pricing import turn_cost
+from agent.model.pricing import turn_cost
 
 LOOKBACK_BLOCKS = 20
 TTL_SECONDS = {"5m": 300, "1h": 3600}

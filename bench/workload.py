@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from agent.config import Settings
 from agent.deps import AgentDeps
 from agent.handler import build_handler
-from agent.llm import ModelRequest
+from agent.model.request import ModelRequest
 from agent.tools import ApprovalPolicy, ToolRegistry, default_registry
 
 TOOLS_PER_TURN = 3

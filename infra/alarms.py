@@ -129,7 +129,7 @@ def _failed_runs(agent: lambda_.Function) -> cloudwatch.IMetric:
 
 
 def _callback_failures() -> cloudwatch.IMetric:
-    """agent.runs' EMF metric: resuming a run failed for any reason but "already closed"
+    """agent.control.runs' EMF metric: resuming a run failed for any reason but "already closed"
     (that one is an answer to the clicker, not a failure). Written by the Slack and the API
     function alike."""
     return cloudwatch.Metric(

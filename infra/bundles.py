@@ -21,9 +21,9 @@ LAMBDA_PLATFORM = "manylinux2014_x86_64"
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BUNDLE_ROOT = REPO_ROOT / "build" / "bundles"
-# Copied whole into every bundle: prompts/ sits beside agent/ because agent.prompts finds it
-# at ``<agent>/../prompts``.
-PROJECT_PACKAGES = ("agent", "slack_app", "prompts")
+# Copied whole into every bundle (they are small): prompts/ sits beside agent/ because
+# agent.model.prompts finds it at ``<agent>/../prompts``.
+PROJECT_PACKAGES = ("agent", "api", "slack_app", "prompts")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,5 +50,5 @@ BUNDLES: dict[BundleName, BundleSpec] = {
         name="slack", handler="slack_app.lambda_handler.handler", prune=("anthropic",)
     ),
     # The HTTP API is control plane only (start, read, decide, cancel): no model calls.
-    "api": BundleSpec(name="api", handler="agent.api.handler", prune=("anthropic", "slack-bolt")),
+    "api": BundleSpec(name="api", handler="api.handler.handler", prune=("anthropic", "slack-bolt")),
 }

@@ -20,7 +20,7 @@ from constructs import Construct
 from infra.settings import LOG_RETENTION_DAYS
 
 SLACK_EVENTS_PATH = "/slack/events"
-# (method, path): served by the HTTP API function (agent.api), IAM-authorised.
+# (method, path): served by the HTTP API function (api.handler), IAM-authorised.
 API_ROUTES: tuple[tuple[apigwv2.HttpMethod, str], ...] = (
     (apigwv2.HttpMethod.POST, "/runs"),
     (apigwv2.HttpMethod.GET, "/runs"),
@@ -31,7 +31,7 @@ API_ROUTES: tuple[tuple[apigwv2.HttpMethod, str], ...] = (
     (apigwv2.HttpMethod.GET, "/openapi.json"),
 )
 # Served by the HTTP API function too, without IAM: the outside system holding a completion URL
-# has no AWS identity; the URL's secret is checked by agent.completions.
+# has no AWS identity; the URL's secret is checked by agent.control.completions.
 CALLBACK_ROUTES: tuple[tuple[apigwv2.HttpMethod, str], ...] = (
     (apigwv2.HttpMethod.POST, "/callbacks/{token}"),
     (apigwv2.HttpMethod.POST, "/callbacks/{token}/heartbeat"),

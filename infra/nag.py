@@ -55,9 +55,9 @@ def acknowledge_findings(stack: SignoffStack) -> None:
     _ack(
         stack.agent.role,
         f"AwsSolutions-IAM5[Resource::<{logical_id(stack.bucket)}.Arn>/*]",
-        "agent.blobs keys objects by run and operation (<run_id>/<op>), created at run time, so "
-        "the object ARN needs a wildcard; the actions are only GetObject and PutObject, on this "
-        "one bucket.",
+        "agent.storage.blobs keys objects by run and operation (<run_id>/<op>), created at run "
+        "time, so the object ARN needs a wildcard; the actions are only GetObject and PutObject, "
+        "on this one bucket.",
     )
     _ack(
         stack.http.api.node.find_child("POST--slack--events"),
@@ -72,8 +72,8 @@ def acknowledge_findings(stack: SignoffStack) -> None:
             "AwsSolutions-APIG4",
             "A long-running job's completion URL is called by the outside system doing the job, "
             "which has no AWS identity. The path carries a 192-bit single-use secret compared in "
-            "constant time (agent.completions); an unknown or used URL gets 404/409/410 and never "
-            "reaches a run. The stage is throttled.",
+            "constant time (agent.control.completions); an unknown or used URL gets 404/409/410 "
+            "and never reaches a run. The stage is throttled.",
         )
     _ack(
         stack.agent.role,

@@ -16,11 +16,11 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 
 from infra.settings import BEDROCK_MODEL
 
-# agent.store's sparse indexes (tests/infra checks these against agent.store's create_table).
+# agent.storage.store's sparse indexes (tests/infra checks them against its create_table).
 REQUESTER_INDEX = "by_requester"
 CHANNEL_INDEX = "by_channel"
 PENDING_INDEX = "pending"
-# Every DynamoDB call agent.store makes (tests/infra reads agent/store.py to keep this true).
+# Every DynamoDB call agent.storage.store makes (tests/infra reads its source to keep this true).
 STORE_ACTIONS = (
     "dynamodb:GetItem",
     "dynamodb:PutItem",
@@ -30,13 +30,13 @@ STORE_ACTIONS = (
 )
 # The durable checkpoint API the SDK calls from inside the agent.
 CHECKPOINT_ACTIONS = ("lambda:CheckpointDurableExecution", "lambda:GetDurableExecutionState")
-# The control plane (agent.runs): resume a run with a decision, stop it, read its status.
+# The control plane (agent.control.runs): resume a run with a decision, stop it, read its status.
 CONTROL_ACTIONS = (
     "lambda:SendDurableExecutionCallbackSuccess",
     "lambda:StopDurableExecution",
     "lambda:GetDurableExecution",
 )
-# Completing long-running jobs (agent.completions, in the API function only).
+# Completing long-running jobs (agent.control.completions, in the API function only).
 JOB_ACTIONS = (
     "lambda:SendDurableExecutionCallbackFailure",
     "lambda:SendDurableExecutionCallbackHeartbeat",
@@ -69,7 +69,7 @@ def store_access(table: dynamodb.ITableV2) -> iam.PolicyStatement:
 
 
 def blob_access(bucket: s3.IBucket) -> iam.PolicyStatement:
-    """agent.blobs: put and get objects, nothing at the bucket level."""
+    """agent.storage.blobs: put and get objects, nothing at the bucket level."""
     return iam.PolicyStatement(
         actions=["s3:GetObject", "s3:PutObject"], resources=[bucket.arn_for_objects("*")]
     )

@@ -154,7 +154,7 @@ class SignoffStack(Stack):
         return (ENV_SLACK_BOT_TOKEN,)
 
     def _control_environment(self) -> dict[str, str]:
-        """What the control plane (agent.runs) needs in both the Slack and the API function."""
+        """What the control plane (agent.control.runs) needs in the Slack and the API function."""
         return {
             ENV_TABLE: self.table.table_name,
             ENV_AGENT_FUNCTION: f"{self.agent.function.function_name}:{AGENT_ALIAS}",
@@ -177,7 +177,7 @@ class SignoffStack(Stack):
         ))  # fmt: skip
 
     def _api_function(self) -> FunctionParts:
-        """The HTTP API (agent.api): start, read, decide, cancel runs."""
+        """The HTTP API (api.handler): start, read, decide, cancel runs."""
         return self._function("Api", FunctionSpec(
             bundle=BUNDLES["api"],
             description="signoff HTTP API: runs and approvals for services",

@@ -14,7 +14,7 @@ ACCESS_LOG_DAYS = 90
 
 
 def run_table(scope: Construct) -> dynamodb.TableV2:
-    """Runs and approvals, as ``agent.store.create_table`` makes them locally (a test checks)."""
+    """Runs and approvals, as ``agent.storage.store.create_table`` makes them (a test checks)."""
     return dynamodb.TableV2(
         scope,
         "Table",

@@ -1,7 +1,7 @@
 """S3's object GET and PUT on loopback, kept in files, for the blobs of ``signoff dev``.
 
 A run's large payloads live in S3 and its checkpoints point at them, so they must survive a
-restart of the stack as the runs do; moto keeps them in memory only. ``agent.blobs`` calls
+restart of the stack as the runs do; moto keeps them in memory only. ``agent.storage.blobs`` calls
 nothing but PutObject and GetObject, which is all this serves (boto3 unchanged, pointed here
 with ``AWS_ENDPOINT_URL_S3``; path-style, as botocore uses for an IP endpoint).
 """

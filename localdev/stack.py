@@ -224,7 +224,7 @@ class DevStack:
 
     def _wire(self) -> None:
         """The handlers, imported now that the environment points at the local parts."""
-        from agent.api import handler as api_handler
+        from api.handler import handler as api_handler
         from slack_app.lambda_handler import handler as slack_handler
 
         self._handlers[SLACK_FUNCTION] = slack_handler
@@ -291,7 +291,7 @@ def _import_model_client() -> None:
 def _store() -> Any:
     import boto3
 
-    from agent.store import Store
+    from agent.storage.store import Store
 
     table = boto3.resource("dynamodb").Table(os.environ["SIGNOFF_TABLE"])
     return Store(table)
@@ -300,7 +300,7 @@ def _store() -> Any:
 def _ensure_table(name: str) -> None:
     import boto3
 
-    from agent.store import create_table
+    from agent.storage.store import create_table
 
     client = boto3.client("dynamodb")
     if name not in client.list_tables()["TableNames"]:

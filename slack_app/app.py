@@ -11,8 +11,8 @@ from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from agent.runs import ControlPlane
-from agent.store import Store
+from agent.control.runs import ControlPlane
+from agent.storage.store import Store
 from agent.tools import ToolRegistry, default_registry
 from slack_app.config import SlackSettings
 from slack_app.groups import GroupMembers

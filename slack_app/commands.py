@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from agent.usage import DEFAULT_DAYS, MAX_DAYS
+from agent.control.usage import DEFAULT_DAYS, MAX_DAYS
 
 
 @dataclass(frozen=True)

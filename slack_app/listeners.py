@@ -16,12 +16,15 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from agent import cards, usage
-from agent.authz import may_see_usage_of
-from agent.decisions import Approve, Decider, Decision, Edit, Reject, Revise
+from agent import messages
+from agent.approvals import cards
+from agent.approvals.authz import may_see_usage_of
+from agent.approvals.decisions import Approve, Decider, Decision, Edit, Reject, Revise
+from agent.control import usage
+from agent.control.runs import Closed, ControlPlane, Refused, RunConflict, RunNotFound
 from agent.models import ApprovalRecord, RunRequest
-from agent.runs import Closed, ControlPlane, Refused, RunConflict, RunNotFound
-from agent.slack_messages import post_or_update
+from agent.mrkdwn import escape, mention
+from agent.storage.slack_messages import post_or_update
 from agent.tools import ToolRegistry
 from slack_app import commands, modals
 from slack_app.config import SlackSettings
@@ -57,7 +60,7 @@ def _register_command(app: App, settings: SlackSettings, control: ControlFactory
                     f"the limit is {commands.MAX_TASK})."
                 )
             case commands.Start(task=task):
-                ack(f"On it: {cards.escape(task[:200])}")
+                ack(f"On it: {escape(task[:200])}")
             case commands.Cancel(run_id=None):
                 ack(f"Which run? `{settings.slash_command} cancel <run>`")
             case _:
@@ -91,7 +94,7 @@ def _register_command(app: App, settings: SlackSettings, control: ControlFactory
                 try:
                     respond(control().cancel(run_id, command["user_id"]))
                 except RunNotFound:
-                    respond(f"There is no run `{cards.escape(run_id)}`.")
+                    respond(f"There is no run `{escape(run_id)}`.")
 
     app.command(settings.slash_command)(ack=ack_command, lazy=[run_command])
 
@@ -109,7 +112,7 @@ def _start(
     """Open the run's thread (once) and start the durable run (once)."""
     try:
         if thread_ts is None:
-            opened = cards.run_opened_message(task=task, requester=user, run_id=run_id)
+            opened = messages.run_opened_message(task=task, requester=user, run_id=run_id)
             thread_ts = post_or_update(
                 client, channel=channel, message=opened, key=f"{run_id}-root", maybe_posted=True
             )
@@ -134,7 +137,7 @@ def _status_text(plane: ControlPlane, user: str, run_id: str | None, command: st
     if run_id is not None:
         run = plane.store.get_run(run_id)
         if run is None:
-            return f"There is no run `{cards.escape(run_id)}`."
+            return f"There is no run `{escape(run_id)}`."
         return _run_line(run)
     runs = plane.store.runs_of(user, limit=5)
     if not runs:
@@ -143,8 +146,8 @@ def _status_text(plane: ControlPlane, user: str, run_id: str | None, command: st
 
 
 def _run_line(run: dict[str, Any]) -> str:
-    note = f" · {cards.escape(str(run['note']))}" if run.get("note") else ""
-    task = cards.escape(str(run.get("task", ""))[:80])
+    note = f" · {escape(str(run['note']))}" if run.get("note") else ""
+    task = escape(str(run.get("task", ""))[:80])
     turn = int(run.get("turn", 0)) + 1
     return f"`{run['run_id']}` *{run.get('status', '?')}* (turn {turn}) {task}{note}"
 
@@ -172,7 +175,7 @@ def _usage_scopes(
         return [("You", user, None), (f"<#{channel}>", None, channel)]
     if target.startswith(("C", "G")):
         return [(f"<#{target}>", None, target)]
-    return [(cards.mention(target), target, None)]
+    return [(mention(target), target, None)]
 
 
 def _pending_text(plane: ControlPlane, user: str) -> str:
@@ -190,7 +193,7 @@ def _pending_text(plane: ControlPlane, user: str) -> str:
     if waiting:
         lines += [
             "*Waiting on you:*",
-            *(f"• {cards.escape(a.title)} in run `{a.run_id}`" for a in waiting),
+            *(f"• {escape(a.title)} in run `{a.run_id}`" for a in waiting),
         ]
     else:
         lines.append("Nothing is waiting on you.")

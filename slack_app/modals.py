@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from slack_sdk.models.blocks import InputBlock, PlainTextInputElement, SectionBlock
 from slack_sdk.models.views import View
 
-from agent.decisions import MAX_FEEDBACK
+from agent.approvals.decisions import MAX_FEEDBACK
 from agent.errors import ToolInputError
 from agent.models import ApprovalRecord
 from agent.tools import ToolRegistry

@@ -14,8 +14,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from agent.approvals.policy import REQUIRE
+from agent.tools.context import ToolContext
 from agent.tools.jobs import Done, Failed, JobHandle, JobStatus, Pending, Polling
-from agent.tools.registry import REQUIRE, ToolContext, ToolRegistry
+from agent.tools.registry import ToolRegistry
 
 LOG_GROUP = r"^[\.\-_/#A-Za-z0-9]{1,512}$"
 BUCKET = r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$"

@@ -19,8 +19,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent.approvals.policy import REQUIRE
 from agent.errors import ToolInputError
 from agent.netpolicy import NetworkPolicy
+from agent.tools.context import ToolContext
 from agent.tools.jobs import (
     Completion,
     Done,
@@ -31,7 +33,7 @@ from agent.tools.jobs import (
     Polling,
     Webhook,
 )
-from agent.tools.registry import REQUIRE, ToolContext, ToolRegistry
+from agent.tools.registry import ToolRegistry
 from agent.tools.safe_http import request, resolve
 
 DONE_WORDS = frozenset({"succeeded", "success", "successful", "completed", "complete", "done"})

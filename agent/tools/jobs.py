@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aws_durable_execution_sdk_python.config import Duration, JitterStrategy
 from aws_durable_execution_sdk_python.exceptions import WaitForConditionError
@@ -27,8 +27,7 @@ from aws_durable_execution_sdk_python.waits import (
     create_wait_strategy,
 )
 
-if TYPE_CHECKING:
-    from agent.tools.registry import ToolContext
+from agent.tools.context import ToolContext
 
 JobHandle = dict[str, Any]
 PollState = dict[str, Any]

@@ -7,8 +7,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.errors import ToolInputError
+from agent.tools.context import ToolContext
 from agent.tools.jobs import Sleep
-from agent.tools.registry import ToolContext, ToolRegistry
+from agent.tools.registry import ToolRegistry
 
 
 class PauseArgs(BaseModel):

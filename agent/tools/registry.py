@@ -11,60 +11,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from agent.config import Settings
+from agent.approvals.policy import AUTO, ApprovalPolicy
 from agent.errors import ToolInputError
-from agent.models import OnTimeout, describe_validation_error
+from agent.models import describe_validation_error
+from agent.tools.context import ToolContext
 from agent.tools.jobs import Completion, CompletionRule
 
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-
-ApprovalMode = Literal["auto", "require", "deny"]
-
-
-@dataclass(frozen=True, kw_only=True)
-class ApprovalPolicy:
-    """Whether a call needs a person, who may decide, and what a silent reviewer means."""
-
-    mode: ApprovalMode = "auto"
-    when: Callable[[Mapping[str, Any]], bool] | None = None
-    approvers: tuple[str, ...] | None = None
-    allow_self_approval: bool | None = None
-    timeout_seconds: int | None = None
-    on_timeout: OnTimeout = "reject"
-
-    def needs_approval(self, arguments: Mapping[str, Any]) -> bool:
-        """True when this call must wait for a reviewer (``when`` narrows ``require``)."""
-        if self.mode != "require":
-            return False
-        return self.when is None or bool(self.when(arguments))
-
-
-AUTO = ApprovalPolicy()
-REQUIRE = ApprovalPolicy(mode="require")
-
-
-@dataclass(frozen=True, kw_only=True)
-class ToolContext:
-    """What a tool may use: the run's identity, an idempotency key and the clients.
-
-    ``aws(service)`` is a boto3 client in the run's region; ``completion_url`` is set for a
-    webhook job's start (the address the outside system posts its result to).
-    """
-
-    run_id: str
-    requester: str
-    channel: str | None
-    idempotency_key: str
-    attempt: int
-    slack: Any | None
-    settings: Settings
-    aws: Callable[[str], Any]
-    completion_url: str | None = None
-
 
 ToolFunction = Callable[[ToolContext, Any], Any]
 

@@ -6,10 +6,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent.approvals.policy import REQUIRE
 from agent.errors import ToolInputError
 from agent.models import SLACK_ID
-from agent.slack_messages import find_message_by_key
-from agent.tools.registry import REQUIRE, ToolContext, ToolRegistry
+from agent.storage.slack_messages import find_message_by_key
+from agent.tools.context import ToolContext
+from agent.tools.registry import ToolRegistry
 
 
 class ReadHistoryArgs(BaseModel):

@@ -11,10 +11,10 @@ import boto3
 import pytest
 from slack_sdk import WebClient
 
-from agent.api import build_api, serve
 from agent.config import Secret
-from agent.runs import ControlPlane
-from agent.store import Store
+from agent.control.runs import ControlPlane
+from agent.storage.store import Store
+from api.handler import build_api, serve
 from tests.slack_app.conftest import AGENT_FUNCTION, SlackStack, StackFactory, make_stack
 
 __all__ = ["make_stack"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.approvals import approval_id_for
+from agent.approvals.gate import approval_id_for
 from tests.api.conftest import ApiClient, ApiFactory
 from tests.scenarios.claude_scripts import by_turn, draft
 from tests.scenarios.harness import APPROVER, REQUESTER

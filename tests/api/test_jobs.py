@@ -12,8 +12,8 @@ import pytest
 from pydantic import BaseModel
 
 from agent.tools import ToolRegistry, default_registry
+from agent.tools.context import ToolContext
 from agent.tools.jobs import Webhook
-from agent.tools.registry import ToolContext
 from localdev.stack import waiting_callbacks
 from tests.api.conftest import ApiClient, ApiFactory
 from tests.fakes.jobs import FakeJobService

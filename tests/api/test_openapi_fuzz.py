@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from agent.api import serve
+from api.handler import serve
 from localdev.apigw import ApiGateway
 from tests.api.conftest import TOKEN, ApiFactory
 from tests.scenarios.claude_scripts import draft

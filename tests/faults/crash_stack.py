@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.cards import ACTION_APPROVE
+from agent.approvals.cards import ACTION_APPROVE
 from slack_app.listeners import run_id_for
 from tests.fakes.claude import FakeClaude, Reply
 from tests.fakes.slack import FakeSlack

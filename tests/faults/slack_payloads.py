@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 from hypothesis import strategies as st
 
-from agent.cards import ACTION_APPROVE, ACTION_EDIT, ACTION_REJECT, ACTION_REVISE
+from agent.approvals.cards import ACTION_APPROVE, ACTION_EDIT, ACTION_REJECT, ACTION_REVISE
 from slack_app.commands import MAX_TASK
 from slack_app.modals import EDIT_VIEW, FIELD_ACTION, FIELD_BLOCK, REJECT_VIEW, REVISE_VIEW
 from tests.faults.hostile_values import (

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import pytest
 
-from agent.cards import ACTION_APPROVE
+from agent.approvals.cards import ACTION_APPROVE
 from slack_app.modals import FIELD_ACTION, FIELD_BLOCK, REJECT_VIEW, REVISE_VIEW
 from tests.faults.conftest import FaultStack, FaultStackFactory, SilentFailures
 from tests.scenarios.claude_scripts import by_turn, draft

@@ -26,7 +26,7 @@ from typing import Any
 import boto3
 import pytest
 
-from agent.store import Store
+from agent.storage.store import Store
 from tests.fakes.claude import FakeClaude
 from tests.fakes.slack import FakeSlack, Hold
 from tests.faults.crash_stack import (

@@ -25,7 +25,7 @@ from tests.fakes.claude import Answer, Disconnect, Fault
 from tests.faults.conftest import FaultStack, FaultStackFactory
 from tests.scenarios.claude_scripts import CHANNEL, assistant_turns, calls, draft, tool_use
 
-MAX_BACKOFF_SECONDS = 60  # agent.llm's backoff when the API names no delay
+MAX_BACKOFF_SECONDS = 60  # agent.model.client's backoff when the API names no delay
 
 
 @dataclass(frozen=True)

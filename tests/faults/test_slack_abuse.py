@@ -25,8 +25,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.approvals import approval_id_for
-from agent.cards import ACTION_APPROVE
+from agent.approvals.cards import ACTION_APPROVE
+from agent.approvals.gate import approval_id_for
 from localdev.apigw import ApiGateway
 from localdev.front import FrontDoor, serve
 from localdev.lambda_host import LambdaContext

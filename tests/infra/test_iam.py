@@ -2,8 +2,9 @@
 
 Statements are rendered to readable strings (``<Table.Arn>/index/pending``) and compared
 whole, so any added action or resource fails here until it is added on purpose. The action
-lists are also checked against the calls the code makes (agent/store.py, agent/blobs.py,
-agent/runs.py, agent/api.py), so the grants and the code cannot drift apart silently.
+lists are also checked against the calls the code makes (agent/storage/store.py,
+agent/storage/blobs.py, agent/control/runs.py, api/handler.py), so the grants and the code
+cannot drift apart silently.
 """
 
 from __future__ import annotations
@@ -212,19 +213,19 @@ def _iam_action(service: str, method: str) -> str:
 
 
 def test_store_actions_are_the_dynamodb_calls_agent_store_makes() -> None:
-    calls = _method_calls(REPO_ROOT / "agent" / "store.py", "table")
+    calls = _method_calls(REPO_ROOT / "agent" / "storage" / "store.py", "table")
     assert {_iam_action("dynamodb", c) for c in calls} == set(STORE_ACTIONS)
 
 
 def test_blob_actions_are_the_s3_calls_agent_blobs_makes() -> None:
-    calls = _method_calls(REPO_ROOT / "agent" / "blobs.py", "s3")
+    calls = _method_calls(REPO_ROOT / "agent" / "storage" / "blobs.py", "s3")
     assert {_iam_action("s3", c) for c in calls} == {"s3:GetObject", "s3:PutObject"}
 
 
 def test_control_actions_cover_every_lambda_call_of_the_control_plane() -> None:
     calls = set()
-    for module in ("runs.py", "api.py", "completions.py"):
-        calls |= _method_calls(REPO_ROOT / "agent" / module, "lambda_client")
+    for module in ("agent/control/runs.py", "api/handler.py", "agent/control/completions.py"):
+        calls |= _method_calls(REPO_ROOT / module, "lambda_client")
     called = {_iam_action("lambda", c) for c in calls}
     assert called <= {*CONTROL_ACTIONS, *JOB_ACTIONS, "lambda:InvokeFunction"}
     assert "lambda:InvokeFunction" in called  # starting runs goes through the alias grant

@@ -1,10 +1,10 @@
-"""The table (same keys and indexes as agent.store's local table) and the blob bucket."""
+"""The table (same keys and indexes as agent.storage.store's local table) and the blob bucket."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from agent.store import CHANNEL_INDEX, PENDING_INDEX, REQUESTER_INDEX, create_table
+from agent.storage.store import CHANNEL_INDEX, PENDING_INDEX, REQUESTER_INDEX, create_table
 from infra import permissions
 from tests.infra.conftest import Synthesized
 

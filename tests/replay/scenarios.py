@@ -17,8 +17,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from agent.tools import ToolRegistry, default_registry
+from agent.tools.context import ToolContext
 from agent.tools.jobs import Done, JobHandle, JobStatus, Pending, Polling, Webhook
-from agent.tools.registry import ToolContext
 from tests.fakes.claude import Reply
 from tests.scenarios.claude_scripts import CHANNEL, by_turn, calls, draft, tool_use
 from tests.scenarios.harness import AgentHarness

@@ -21,12 +21,12 @@ from aws_durable_execution_sdk_python_testing.runner import (
     DurableFunctionTestRunner,
 )
 
-from agent.approvals import approval_id_for
+from agent.approvals.gate import approval_id_for
 from agent.config import Secret, Settings
 from agent.deps import AgentDeps
 from agent.handler import build_handler
 from agent.models import ApprovalRecord
-from agent.store import create_table
+from agent.storage.store import create_table
 from agent.tools import ToolRegistry, default_registry
 
 REQUESTER = "UREQUESTER"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.cards import ACTION_REVISE
+from agent.approvals.cards import ACTION_REVISE
 from tests.fakes.slack import FakeSlack
 from tests.scenarios.claude_scripts import (
     CHANNEL,

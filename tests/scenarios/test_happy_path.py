@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from agent.caching import strip_breakpoints
-from agent.pricing import turn_cost
+from agent.model.caching import strip_breakpoints
+from agent.model.pricing import turn_cost
 from agent.tools import ToolRegistry, default_registry
 from tests.fakes.slack import FakeSlack
 from tests.scenarios.claude_scripts import CHANNEL, by_turn, calls, draft, tool_results, tool_use

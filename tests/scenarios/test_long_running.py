@@ -17,8 +17,8 @@ import pytest
 from pydantic import BaseModel
 
 from agent.tools import ToolRegistry, default_registry
+from agent.tools.context import ToolContext
 from agent.tools.jobs import Done, Failed, JobHandle, JobStatus, Pending, Polling
-from agent.tools.registry import ToolContext
 from tests.fakes.logs import FakeLogs
 from tests.fakes.slack import FakeSlack
 from tests.scenarios.claude_scripts import by_turn, calls, draft, tool_results, tool_use

@@ -9,7 +9,7 @@ import pytest
 from aws_durable_execution_sdk_python.execution import InvocationStatus
 from pydantic import BaseModel
 
-from agent.store import Store
+from agent.storage.store import Store
 from agent.tools import default_registry
 from tests.fakes.claude import Disconnect, Fault, overloaded, rate_limited, scripted
 from tests.fakes.slack import FakeSlack

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from agent.approvals import approval_id_for
+from agent.approvals.gate import approval_id_for
 from agent.config import Secret
 from agent.models import ApprovalRecord
 from localdev.lambda_host import LambdaContext, LocalLambda

@@ -9,7 +9,7 @@ import sys
 from typing import Any
 from urllib.parse import urlencode
 
-from agent.cards import ACTION_APPROVE
+from agent.approvals.cards import ACTION_APPROVE
 from tests.fakes.aws import FakeLambdaInvoke
 from tests.fakes.slack import FakeSlack
 from tests.scenarios.claude_scripts import by_turn, draft

@@ -7,7 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from agent.cards import ACTION_APPROVE, ACTION_EDIT, ACTION_REJECT, ACTION_REVISE
+from agent.approvals.cards import ACTION_APPROVE, ACTION_EDIT, ACTION_REJECT, ACTION_REVISE
 from slack_app.modals import EDIT_VIEW, REJECT_VIEW, REVISE_VIEW
 from tests.scenarios.claude_scripts import by_turn, calls, draft, tool_use
 from tests.scenarios.harness import APPROVER, REQUESTER

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from agent.cards import ACTION_APPROVE
+from agent.approvals.cards import ACTION_APPROVE
 from tests.scenarios.claude_scripts import by_turn, draft
 from tests.scenarios.harness import APPROVER, REQUESTER
 from tests.slack_app.conftest import StackFactory, wait_for

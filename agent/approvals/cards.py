@@ -1,0 +1,212 @@
+"""Slack Block Kit views of approvals: the card, and how it reads once decided or closed.
+
+Pure functions, no I/O, no clock. Every button carries only the opaque approval id; text is
+escaped and cut with ``agent.mrkdwn``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any, assert_never
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    DividerBlock,
+    HeaderBlock,
+)
+
+from agent.approvals.decisions import Approve, Decision, Edit, Reject, Revise
+from agent.budget import Budget, describe_budget
+from agent.models import ApprovalRecord, OnTimeout
+from agent.mrkdwn import (
+    HEADER_LIMIT,
+    OFFLINE_NOTICE,
+    SECTION_LIMIT,
+    USER_ID,
+    Message,
+    code,
+    context,
+    fit,
+    mention,
+    message,
+    one_line,
+    pretty_json,
+    section,
+    slack_date,
+    truncate,
+)
+
+ACTION_APPROVE = "signoff_approve"
+ACTION_EDIT = "signoff_edit"
+ACTION_REVISE = "signoff_revise"
+ACTION_REJECT = "signoff_reject"
+ACTIONS_BLOCK_ID = "signoff_actions"
+
+ON_TIMEOUT_TEXT: dict[OnTimeout, str] = {
+    "reject": "rejected",
+    "approve": "approved automatically",
+    "end_run": "the run ended",
+}
+
+
+def _body(record: ApprovalRecord) -> list[Block]:
+    """Header and what is being decided on: the tool call, or the draft."""
+    title = truncate(one_line(f"Approval needed: {record.title}"), HEADER_LIMIT)
+    if record.kind == "tool":
+        tool = f"*Tool:* `{fit(one_line(record.tool_name or '?'), 200)}`\n"
+        what = section(tool + code(pretty_json(record.arguments), SECTION_LIMIT - len(tool)))
+    elif record.kind == "budget":
+        what = section(_spending_text(record.spending or {}))
+    else:
+        what = section(fit(record.draft or "(empty draft)", SECTION_LIMIT))
+    blocks: list[Block] = [HeaderBlock(text=title), what]
+    if record.offline_model:
+        blocks.append(context(OFFLINE_NOTICE))
+    return blocks
+
+
+def _spending_text(spending: dict[str, Any]) -> str:
+    spent, cap, more = (spending.get(k) or {} for k in ("spent", "cap", "more"))
+    used = f"${float(spent.get('usd', 0)):,.2f} and {int(spent.get('tokens', 0)):,} tokens"
+    return (
+        f"This run has used *{used}*, reaching its cap of {_cap_text(cap)}.\n"
+        f"*Continue with {_cap_text(more)} more?* Stopping ends the run here."
+    )
+
+
+def _cap_text(cap: dict[str, Any]) -> str:
+    return describe_budget(Budget.from_json(cap))
+
+
+def _facts(record: ApprovalRecord) -> str:
+    facts = [f"Requested by {mention(record.requester)}"]
+    if record.max_rounds > 1 or record.round > 1:
+        facts.append(f"round {record.round} of {record.max_rounds}")
+    facts.append(f"expires {slack_date(record.expires_at)}")
+    return " · ".join(facts)
+
+
+def _who_may_decide(record: ApprovalRecord) -> str:
+    if record.approvers:
+        return "Who may decide: " + ", ".join(mention(i) for i in record.approvers)
+    return "Who may decide: any member except the requester"
+
+
+def _buttons(record: ApprovalRecord) -> ActionsBlock:
+    value = record.approval_id  # the only thing a click carries back
+    reject_confirm = ConfirmObject(
+        title="Reject?", text="You will be asked for a reason.", confirm="Reject", deny="Cancel"
+    )
+    if record.kind == "budget":
+        more = _cap_text((record.spending or {}).get("more") or {})
+        stop_confirm = ConfirmObject(
+            title="Stop the run?", text="You will be asked why.", confirm="Stop", deny="Cancel"
+        )
+        return ActionsBlock(
+            block_id=ACTIONS_BLOCK_ID,
+            elements=[
+                ButtonElement(
+                    text=f"Continue with {more} more",
+                    action_id=ACTION_APPROVE,
+                    value=value,
+                    style="primary",
+                ),
+                ButtonElement(
+                    text="Stop the run",
+                    action_id=ACTION_REJECT,
+                    value=value,
+                    style="danger",
+                    confirm=stop_confirm,
+                ),
+            ],
+        )
+    buttons = [
+        ButtonElement(text="Approve", action_id=ACTION_APPROVE, value=value, style="primary"),
+        ButtonElement(text="Edit", action_id=ACTION_EDIT, value=value),
+    ]
+    if record.can_request_changes:
+        buttons.append(ButtonElement(text="Request changes", action_id=ACTION_REVISE, value=value))
+    buttons.append(
+        ButtonElement(
+            text="Reject",
+            action_id=ACTION_REJECT,
+            value=value,
+            style="danger",
+            confirm=reject_confirm,
+        )
+    )
+    return ActionsBlock(block_id=ACTIONS_BLOCK_ID, elements=buttons)
+
+
+def approval_card(record: ApprovalRecord, *, status_hint: str) -> Message:
+    """The card a reviewer acts on: what is asked, by whom, until when, and the buttons."""
+    blocks = [
+        *_body(record),
+        context(_facts(record), _who_may_decide(record)),
+        _buttons(record),
+        context(f"Status: `{fit(status_hint, 200)}`"),
+    ]
+    return message(f"Approval needed: {fit(one_line(record.title), 200)}", blocks)
+
+
+def _locked(record: ApprovalRecord, outcome: str, fallback: str) -> Message:
+    """The card body with an outcome instead of buttons."""
+    text = f"{fit(one_line(record.title), 200)}: {fallback}"
+    return message(text, [*_body(record), DividerBlock(), section(outcome)])
+
+
+def decided_card(record: ApprovalRecord, decision: Decision, *, decider_name: str) -> Message:
+    """The locked card: what was decided, by whom and when; no buttons."""
+    who = mention(decision.decider.id) if USER_ID.fullmatch(decision.decider.id) else None
+    who = who or fit(decider_name, 256)
+    when = slack_date(decision.at)
+    match decision:
+        case Approve():
+            outcome = f":white_check_mark: Approved by {who} at {when}"
+        case Edit(text=text, arguments=arguments):
+            change = pretty_json(arguments) if arguments is not None else _line_diff(record, text)
+            outcome = f":pencil2: Edited and approved by {who} at {when}\n"
+            outcome += code(change, SECTION_LIMIT - len(outcome))
+        case Revise(feedback=feedback):
+            outcome = f":leftwards_arrow_with_hook: Changes requested by {who} at {when}: "
+            outcome += fit(feedback, SECTION_LIMIT - len(outcome))
+        case Reject(reason=reason):
+            outcome = f":x: Rejected by {who} at {when}: "
+            outcome += fit(reason, SECTION_LIMIT - len(outcome))
+        case _:
+            assert_never(decision)
+    return _locked(record, outcome, f"decided by {fit(decider_name, 256)}")
+
+
+def _line_diff(record: ApprovalRecord, edited: str | None) -> str:
+    """A compact line diff of the draft: no file headers, hunks separated by ``⋯``."""
+    before, after = (record.draft or "").splitlines(), (edited or "").splitlines()
+    # Skip the two file headers by position: a removed "-- x" line also starts with "---".
+    lines = list(difflib.unified_diff(before, after, lineterm="", n=1))[2:]
+    shown = ["⋯" if line.startswith("@@") else line for line in lines]
+    return "\n".join(shown[1:]) or "(no change)"
+
+
+def expired_card(record: ApprovalRecord, *, expired_at: str) -> Message:
+    """The card after nobody decided in time, and what happened then."""
+    happened = ON_TIMEOUT_TEXT[record.on_timeout]
+    outcome = f":hourglass: Expired at {slack_date(expired_at)} with no decision: {happened}."
+    return _locked(record, outcome, f"expired, {happened}")
+
+
+def superseded_card(record: ApprovalRecord, *, superseded_by_round: int) -> Message:
+    """The card of an earlier round, replaced by a revised version."""
+    outcome = (
+        f":arrows_counterclockwise: Superseded by a revised version (round {superseded_by_round})."
+    )
+    if record.decision and record.decision.get("feedback"):
+        outcome += f"\nChanges requested: {fit(str(record.decision['feedback']), 2000)}"
+    return _locked(record, outcome, f"superseded by round {superseded_by_round}")
+
+
+def cancelled_card(record: ApprovalRecord) -> Message:
+    """The card of a run that was cancelled while it waited."""
+    return _locked(record, ":octagonal_sign: Run cancelled.", "run cancelled")

@@ -1,0 +1,282 @@
+"""The control plane for runs: start, decide, cancel. Used by the Slack app and the HTTP API.
+
+Deciding is exactly once: the gate is claimed with a conditional write, then the durable
+callback is sent (first completion wins at the Lambda API too), then the card is locked. A
+claim older than the lease can be retaken, so a crash between claim and send never leaves a
+card dead. Every refusal says why, so each clicker gets a truthful answer.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from agent.approvals import cards
+from agent.approvals.authz import approver_groups, refusal_reason
+from agent.approvals.decisions import Decision, Edit, Revise, decision_to_json
+from agent.errors import SignoffError
+from agent.models import ApprovalRecord, RunRequest
+from agent.mrkdwn import Message
+from agent.storage.store import Claim, Store
+from agent.telemetry import CALLBACK_SEND_FAILURES, CONTROL_SERVICE, COUNT, SECONDS, emit
+
+CLAIM_LEASE_SECONDS = 30
+
+
+class RunConflict(SignoffError):
+    """A run id already names a run started with a different request."""
+
+
+class RunNotFound(SignoffError):
+    """No run has that id."""
+
+
+@dataclass(frozen=True)
+class StartedRun:
+    run_id: str
+    execution_arn: str | None
+
+
+@dataclass(frozen=True)
+class Decided:
+    record: ApprovalRecord
+    decision: Decision
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The caller may not decide (not an approver, own run, revision cap)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Closed:
+    """The gate is no longer open: decided, being decided, expired, superseded, cancelled."""
+
+    reason: str
+
+
+DecideOutcome = Decided | Refused | Closed
+GroupMembers = Callable[[str], list[str]]
+
+
+def _no_groups(_: str) -> list[str]:
+    return []
+
+
+@dataclass
+class ControlPlane:
+    """Runs and approvals as every surface sees them."""
+
+    store: Store
+    lambda_client: Any
+    agent_function: str
+    slack: Any | None = None
+    slash_command: str = "/agent"
+    approvers: tuple[str, ...] = ()
+    group_members: GroupMembers = field(default=_no_groups)
+    lease_seconds: int = CLAIM_LEASE_SECONDS
+
+    # Starting ------------------------------------------------------------------------------
+    def start_run(self, request: RunRequest) -> StartedRun:
+        """Start the durable run named ``request.run_id``; a repeat returns the same run."""
+        if not request.run_id:
+            raise ValueError("start_run needs a run_id (the durable execution name)")
+        payload = request.model_dump(mode="json")
+        try:
+            response = self.lambda_client.invoke(
+                FunctionName=self.agent_function,
+                InvocationType="Event",
+                DurableExecutionName=request.run_id,
+                Payload=json.dumps(payload).encode(),
+            )
+        except ClientError as err:
+            if (
+                err.response.get("Error", {}).get("Code")
+                == "DurableExecutionAlreadyStartedException"
+            ):
+                raise RunConflict(
+                    f"run {request.run_id!r} already exists with a different request"
+                ) from None
+            raise
+        return StartedRun(run_id=request.run_id, execution_arn=response.get("DurableExecutionArn"))
+
+    # Deciding ------------------------------------------------------------------------------
+    def check(
+        self, approval_id: str, user_id: str, *, claim_owner: str | None = None
+    ) -> ApprovalRecord | Refused | Closed:
+        """Whether ``user_id`` may decide on the gate now (before opening a modal, say);
+        a claim ``claim_owner`` holds does not count against it."""
+        found = self.store.approval_and_claim(approval_id)
+        if found is None:
+            return Closed("this approval does not exist")
+        record, claim = found
+        members = [m for group in approver_groups(record) for m in self.group_members(group)]
+        reason = refusal_reason(user_id, record, members)
+        if reason is not None:
+            return Refused(reason)
+        return self._closed(record, claim, claim_owner) or record
+
+    def decide(
+        self, approval_id: str, decision: Decision, *, claim_owner: str | None = None
+    ) -> DecideOutcome:
+        """Resume the run with ``decision``, exactly once.
+
+        ``claim_owner`` names this attempt to decide: a repeat of the same attempt (the same
+        click delivered again after a crash) may take back the claim it left.
+        """
+        checked = self.check(approval_id, decision.decider.id, claim_owner=claim_owner)
+        if not isinstance(checked, ApprovalRecord):
+            return checked
+        problem = _unfit(checked, decision)
+        if problem is not None:
+            return Refused(problem)
+        owner = claim_owner or uuid.uuid4().hex
+        claimed = self.store.claim_approval(
+            approval_id,
+            owner=owner,
+            decider_name=decision.decider.name,
+            now=int(time.time()),
+            lease_seconds=self.lease_seconds,
+        )
+        if not claimed:
+            return self._closed_after_losing(approval_id)
+        callback_id = self.store.get_callback_id(approval_id)
+        result = json.dumps(decision_to_json(decision)).encode()
+        sent = send_under_claim(
+            lambda: self.lambda_client.send_durable_execution_callback_success(
+                CallbackId=callback_id, Result=result
+            ),
+            release=lambda: self.store.release_claim(approval_id, owner=owner),
+        )
+        if not sent:
+            return Closed("this approval is closed: it expired or was already decided")
+        record = self.store.settle_approval(
+            approval_id, state="decided", decision=decision_to_json(decision)
+        )
+        waited = (datetime.now(UTC) - datetime.fromisoformat(record.created_at)).total_seconds()
+        decided = {"ApprovalsDecided": (1, COUNT), "DecisionLatency": (waited, SECONDS)}
+        emit(CONTROL_SERVICE, decided, decision=decision.decision)
+        self._show(record, cards.decided_card(record, decision, decider_name=decision.decider.name))
+        return Decided(record=record, decision=decision)
+
+    def _closed(
+        self, record: ApprovalRecord, claim: Claim | None, claim_owner: str | None = None
+    ) -> Closed | None:
+        match record.state:
+            case "decided":
+                return Closed(f"already decided by {_decider_name(record)}")
+            case "claimed":
+                # A claim past its lease was left by a decider that died before resuming the
+                # run, and one this very attempt left came back with it: either can be
+                # retaken, so the gate counts as open.
+                mine = claim is not None and claim_owner is not None and claim.owner == claim_owner
+                fresh = claim is not None and claim.at >= time.time() - self.lease_seconds
+                if claim is not None and fresh and not mine:
+                    return Closed(f"already being decided by {claim.by}")
+            case "expired":
+                return Closed("this approval expired")
+            case "superseded":
+                return Closed("this card was superseded by a revised version")
+            case "cancelled":
+                return Closed("this run was cancelled")
+        if _now_iso() > record.expires_at:
+            return Closed("this approval expired")
+        return None
+
+    def _closed_after_losing(self, approval_id: str) -> Closed:
+        found = self.store.approval_and_claim(approval_id)
+        if found is not None and (closed := self._closed(*found)) is not None:
+            return closed
+        return Closed("someone else is deciding this approval right now")
+
+    # Cancelling ----------------------------------------------------------------------------
+    def cancel(self, run_id: str, user_id: str) -> str:
+        """Stop a run (its requester or an approver may); its open cards say so."""
+        run = self.store.get_run(run_id)
+        if run is None:
+            raise RunNotFound(f"no run {run_id!r}")
+        if user_id != run["requester"] and user_id not in self._approver_ids():
+            return "Only the requester or an approver may cancel this run."
+        if run.get("status") != "running":
+            return f"Run {run_id} already ended ({run.get('status')})."
+        try:
+            self.lambda_client.stop_durable_execution(
+                DurableExecutionArn=run["execution_arn"],
+                Error={"ErrorType": "Cancelled", "ErrorMessage": f"cancelled by {user_id}"},
+            )
+        except ClientError as err:
+            if not callback_closed(err):
+                raise
+        self.store.update_run(run_id, status="cancelled", note=f"cancelled by <@{user_id}>")
+        for approval_id in run.get("approval_ids", []):
+            record = self.store.get_approval(approval_id)
+            if record is not None and record.state in ("pending", "claimed"):
+                record = self.store.settle_approval(approval_id, state="cancelled")
+                self._show(record, cards.cancelled_card(record))
+        return f"Run {run_id} cancelled."
+
+    def _approver_ids(self) -> set[str]:
+        users = {a for a in self.approvers if not a.startswith("S")}
+        for group in (a for a in self.approvers if a.startswith("S")):
+            users.update(self.group_members(group))
+        return users
+
+    def _show(self, record: ApprovalRecord, message: Message) -> None:
+        if self.slack is None or not record.channel or not record.message_ts:
+            return
+        self.slack.chat_update(
+            channel=record.channel, ts=record.message_ts, text=message.text, blocks=message.blocks
+        )
+
+
+def send_under_claim(send: Callable[[], Any], *, release: Callable[[], None]) -> bool:
+    """Send a durable callback while holding the claim to send it: True when sent, False when
+    the callback was closed already (it timed out, or another send won). Any other failure
+    gives the claim back, so the sender may try again at once, and is raised."""
+    try:
+        send()
+    except ClientError as err:
+        if callback_closed(err):
+            return False
+        release()
+        emit(CONTROL_SERVICE, {CALLBACK_SEND_FAILURES: (1, COUNT)})
+        raise
+    return True
+
+
+def callback_closed(err: ClientError) -> bool:
+    """AWS's CallbackTimeoutException and the local runner's 404 both mean "already closed"."""
+    code = err.response.get("Error", {}).get("Code")
+    status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return code in ("CallbackTimeoutException", "ResourceNotFoundException", "404") or status == 404
+
+
+def _unfit(record: ApprovalRecord, decision: Decision) -> str | None:
+    if record.kind == "budget" and isinstance(decision, Edit | Revise):
+        return "a budget card takes only continue (approve) or stop (reject)"
+    if isinstance(decision, Revise) and not record.can_request_changes:
+        return "the revision limit is reached: approve, edit or reject"
+    if isinstance(decision, Edit):
+        if decision.arguments is not None and record.kind != "tool":
+            return "only a tool call's arguments can be edited as JSON"
+        if decision.text is not None and record.kind != "draft":
+            return "a tool call is edited through its arguments"
+    return None
+
+
+def _decider_name(record: ApprovalRecord) -> str:
+    decider = (record.decision or {}).get("decider") or {}
+    return str(decider.get("name") or decider.get("id") or "someone else")
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -1,0 +1,142 @@
+"""The run's own messages in its thread: the opening line, progress, the result, the end.
+
+Pure functions, no I/O, no clock (``agent.progress`` posts and updates them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from slack_sdk.models.blocks import Block
+
+from agent.mrkdwn import (
+    FALLBACK_LIMIT,
+    MAX_BLOCKS,
+    OFFLINE_NOTICE,
+    SECTION_LIMIT,
+    Message,
+    context,
+    escape,
+    escaped_prefix,
+    fit,
+    mention,
+    message,
+    one_line,
+    section,
+)
+
+ToolState = Literal[
+    "queued", "running", "waiting_approval", "waiting_job", "done", "failed", "rejected"
+]
+Phase = Literal["thinking", "running_tools", "waiting_approval", "finished", "failed", "stopped"]
+
+TOOL_EMOJI: dict[str, str] = {
+    "queued": ":white_circle:",
+    "running": ":hourglass_flowing_sand:",
+    "waiting_approval": ":raised_hand:",
+    "waiting_job": ":hourglass:",
+    "done": ":white_check_mark:",
+    "failed": ":warning:",
+    "rejected": ":no_entry_sign:",
+}
+PHASE_TEXT: dict[str, str] = {
+    "thinking": "thinking",
+    "running_tools": "running tools",
+    "waiting_approval": "waiting for approval",
+    "finished": "finished",
+    "failed": "failed",
+    "stopped": "stopped",
+}
+
+
+@dataclass(frozen=True)
+class ToolProgress:
+    """One tool call's line in the progress message."""
+
+    name: str
+    state: ToolState
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """Everything the progress message of one run shows."""
+
+    run_id: str
+    task: str
+    requester: str
+    turn: int
+    max_turns: int
+    phase: Phase
+    tools: tuple[ToolProgress, ...] = ()
+    note: str | None = None
+    usage: str | None = None  # tokens and cost, once the run has ended
+    offline_model: bool = False
+
+
+def _tool_line(tool: ToolProgress) -> str:
+    state = "waiting" if tool.state == "waiting_job" else tool.state.replace("_", " ")
+    line = f"{TOOL_EMOJI[tool.state]} `{fit(tool.name, 100)}` {state}"
+    return line + (f": {fit(one_line(tool.detail), 200)}" if tool.detail else "")
+
+
+def progress_message(progress: RunProgress, *, status_hint: str) -> Message:
+    """The run's progress: task, turn and phase, and each tool call's state."""
+    phase = PHASE_TEXT[progress.phase]
+    turn = f"Turn {progress.turn} of {progress.max_turns} · {phase}"
+    blocks: list[Block] = [section(f"*{fit(one_line(progress.task), 200)}*\n{turn}")]
+    if progress.tools:
+        blocks.append(section("\n".join(_tool_line(tool) for tool in progress.tools)))
+    if progress.note:
+        blocks.append(context(fit(progress.note, 1000)))
+    if progress.usage:
+        blocks.append(context(f"Usage: {fit(progress.usage, 300)}"))
+    if progress.offline_model:
+        blocks.append(context(OFFLINE_NOTICE))
+    run = f"Run `{fit(progress.run_id, 64)}` · asked by {mention(progress.requester)}"
+    blocks.append(context(f"{run} · `{fit(status_hint, 200)}`"))
+    return message(f"Run {fit(progress.run_id, 64)}: {turn}", blocks)
+
+
+def run_opened_message(*, task: str, requester: str, run_id: str) -> Message:
+    """The thread root of a run started from Slack."""
+    asked = f"{mention(requester)} asked: "
+    blocks: list[Block] = [
+        section(asked + fit(task, SECTION_LIMIT - len(asked))),
+        context(f"Run `{fit(run_id, 64)}` · progress and approvals in this thread"),
+    ]
+    return message(asked + fit(one_line(task), 500), blocks)
+
+
+def _chunks(raw: str, limit: int, most: int) -> list[str]:
+    """Escape raw text into at most ``most`` pieces of ``limit``, breaking at lines if possible."""
+    pieces: list[str] = []
+    rest = raw
+    while len(pieces) < most - 1 and (kept := escaped_prefix(rest, limit)) < len(rest):
+        newline = rest.rfind("\n", 0, kept)
+        kept = newline + 1 if newline > kept // 2 else kept
+        if rest[:kept].strip():  # Slack rejects a section of only whitespace
+            pieces.append(escape(rest[:kept]))
+        rest = rest[kept:]
+    if rest.strip() or not pieces:
+        pieces.append(fit(rest, limit) if rest.strip() else "(empty)")
+    return pieces
+
+
+def final_message(*, text: str, run_id: str, decided_by: str | None) -> Message:
+    """The approved result, split over as many sections as Slack allows."""
+    sections: list[Block] = [section(c) for c in _chunks(text, SECTION_LIMIT, MAX_BLOCKS - 1)]
+    approved = f"approved by {mention(decided_by)}" if decided_by else "approved"
+    footer = context(f"Run `{fit(run_id, 64)}` · {approved}")
+    return message(fit(text, FALLBACK_LIMIT), [*sections, footer])
+
+
+def ended_message(*, run_id: str, reason: str) -> Message:
+    """A run that ended without delivering, and why."""
+    shown = fit(reason, 2000)
+    blocks: list[Block] = [
+        section(f":stop_sign: Run ended without delivering: {shown}"),
+        context(f"Run `{fit(run_id, 64)}`"),
+    ]
+    return message(f"Run {fit(run_id, 64)} ended: {shown}", blocks)
