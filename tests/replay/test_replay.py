@@ -61,8 +61,9 @@ def test_recorded_history_replays_on_the_same_path(
     history: History, handler: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL", NOWHERE)
-    replayed = replay(history, handler)
-    assert divergence(history, replayed) is None, divergence(history, replayed)
+    reason = divergence(history, replay(history, handler))
+    if reason is not None:
+        pytest.fail(f"{history.path.name}: {reason}", pytrace=False)
 
 
 def test_a_renamed_operation_is_reported_by_its_recorded_name(
