@@ -24,6 +24,7 @@ from agent.mrkdwn import (
     message,
     one_line,
     section,
+    slack_date,
 )
 
 ToolState = Literal[
@@ -73,6 +74,8 @@ class RunProgress:
     note: str | None = None
     usage: str | None = None  # tokens and cost, once the run has ended
     offline_model: bool = False
+    cancelled_by: str | None = None
+    cancelled_at: str | None = None
 
 
 def _tool_line(tool: ToolProgress) -> str:
@@ -84,11 +87,17 @@ def _tool_line(tool: ToolProgress) -> str:
 def progress_message(progress: RunProgress, *, status_hint: str) -> Message:
     """The run's progress: task, turn and phase, and each tool call's state."""
     phase = PHASE_TEXT[progress.phase]
-    turn = f"Turn {progress.turn} of {progress.max_turns} · {phase}"
+    of_turns = f" of {progress.max_turns}" if progress.max_turns else ""
+    turn = f"Turn {progress.turn}{of_turns} · {phase}"
     blocks: list[Block] = [section(f"*{fit(one_line(progress.task), 200)}*\n{turn}")]
     if progress.tools:
         blocks.append(section("\n".join(_tool_line(tool) for tool in progress.tools)))
-    if progress.note:
+    if progress.cancelled_by:
+        when = f" at {slack_date(progress.cancelled_at)}" if progress.cancelled_at else ""
+        blocks.append(
+            context(f":octagonal_sign: Cancelled by {mention(progress.cancelled_by)}{when}")
+        )
+    elif progress.note:
         blocks.append(context(fit(progress.note, 1000)))
     if progress.usage:
         blocks.append(context(f"Usage: {fit(progress.usage, 300)}"))

@@ -105,6 +105,7 @@ class ApprovalRecord(BaseModel):
     offline_model: bool = False
     decision: dict[str, Any] | None = None
     note: str | None = None
+    card_error: str | None = None  # why Slack last refused to update the card
     spending: dict[str, Any] | None = None  # budget gates: spent, cap, what continuing adds
 
     @property

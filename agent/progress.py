@@ -55,15 +55,31 @@ def show_tool(
 
 
 def _render(deps: AgentDeps, record: dict[str, Any]) -> None:
-    if deps.slack is None or not record.get("progress_ts") or not record.get("channel"):
+    render(deps.slack, record, status_hint=deps.settings.status_hint(record["run_id"]))
+
+
+def render(slack: Any, record: dict[str, Any], *, status_hint: str) -> None:
+    """Re-render a run's progress message from its record (the control plane does too)."""
+    if slack is None or not record.get("progress_ts") or not record.get("channel"):
         return
+    message = progress_message(progress_of(record), status_hint=status_hint)
+    slack.chat_update(
+        channel=record["channel"],
+        ts=record["progress_ts"],
+        text=message.text,
+        blocks=message.blocks,
+    )
+
+
+def progress_of(record: dict[str, Any]) -> RunProgress:
+    """What the progress message shows, read from the run record."""
     tools = sorted((record.get("tools") or {}).values(), key=lambda entry: entry["order"])
-    progress = RunProgress(
+    return RunProgress(
         run_id=record["run_id"],
         task=record["task"],
         requester=record["requester"],
         turn=int(record.get("turn", 0)) + 1,
-        max_turns=deps.settings.max_turns,
+        max_turns=int(record.get("max_turns", 0)),
         phase=record.get("phase", "thinking"),
         tools=tuple(
             ToolProgress(name=entry["name"], state=entry["state"], detail=entry.get("detail"))
@@ -71,12 +87,7 @@ def _render(deps: AgentDeps, record: dict[str, Any]) -> None:
         ),
         note=record.get("note"),
         usage=record.get("usage_line"),
-        offline_model=deps.offline_model,
-    )
-    message = progress_message(progress, status_hint=deps.settings.status_hint(record["run_id"]))
-    deps.slack.chat_update(
-        channel=record["channel"],
-        ts=record["progress_ts"],
-        text=message.text,
-        blocks=message.blocks,
+        offline_model=bool(record.get("offline_model")),
+        cancelled_by=record.get("cancelled_by"),
+        cancelled_at=record.get("cancelled_at"),
     )

@@ -60,6 +60,8 @@ def open_run(
         "created_at": now_iso(),
         "prompts_version": prompts_version(),
         "budget": budget.to_json(),
+        "max_turns": deps.settings.max_turns,
+        "offline_model": deps.offline_model,
     }
     run = deps.store.ensure_run(fresh)
     seen_before = run is not fresh

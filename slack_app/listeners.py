@@ -328,8 +328,10 @@ def _decide(
         "view", {}
     ).get("private_metadata", "")
     # A click's trigger id is the same when Lambda delivers the lazy invocation again after a
-    # crash, so that delivery may take back the claim its first delivery left.
-    click = f"click:{body['trigger_id']}" if body.get("trigger_id") else None
+    # crash, so that delivery may take back the claim its first delivery left (and is told its
+    # decision counted). The clicker is part of the name: no one else's click can pass for it.
+    trigger = body.get("trigger_id")
+    click = f"click:{trigger}:{decision.decider.id}" if trigger else None
     outcome = plane.decide(approval_id, decision, claim_owner=click)
     if isinstance(outcome, Closed) or (isinstance(outcome, Refused) and tell_refusals):
         _tell(client, body, _explain(outcome))

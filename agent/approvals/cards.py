@@ -52,9 +52,9 @@ ON_TIMEOUT_TEXT: dict[OnTimeout, str] = {
 }
 
 
-def _body(record: ApprovalRecord) -> list[Block]:
+def _body(record: ApprovalRecord, heading: str = "Approval needed") -> list[Block]:
     """Header and what is being decided on: the tool call, or the draft."""
-    title = truncate(one_line(f"Approval needed: {record.title}"), HEADER_LIMIT)
+    title = truncate(one_line(f"{heading}: {record.title}"), HEADER_LIMIT)
     if record.kind == "tool":
         tool = f"*Tool:* `{fit(one_line(record.tool_name or '?'), 200)}`\n"
         what = section(tool + code(pretty_json(record.arguments), SECTION_LIMIT - len(tool)))
@@ -152,33 +152,39 @@ def approval_card(record: ApprovalRecord, *, status_hint: str) -> Message:
     return message(f"Approval needed: {fit(one_line(record.title), 200)}", blocks)
 
 
-def _locked(record: ApprovalRecord, outcome: str, fallback: str) -> Message:
-    """The card body with an outcome instead of buttons."""
+def _locked(record: ApprovalRecord, heading: str, outcome: str, fallback: str) -> Message:
+    """The card body under its outcome's heading, with the outcome instead of buttons."""
     text = f"{fit(one_line(record.title), 200)}: {fallback}"
-    return message(text, [*_body(record), DividerBlock(), section(outcome)])
+    return message(text, [*_body(record, heading), DividerBlock(), section(outcome)])
+
+
+def _who(decider_id: str, decider_name: str) -> str:
+    """A Slack user as a mention; anyone else (an API caller) by name, escaped."""
+    return mention(decider_id) if USER_ID.fullmatch(decider_id) else fit(decider_name, 256)
 
 
 def decided_card(record: ApprovalRecord, decision: Decision, *, decider_name: str) -> Message:
     """The locked card: what was decided, by whom and when; no buttons."""
-    who = mention(decision.decider.id) if USER_ID.fullmatch(decision.decider.id) else None
-    who = who or fit(decider_name, 256)
+    who = _who(decision.decider.id, decider_name)
     when = slack_date(decision.at)
     match decision:
         case Approve():
-            outcome = f":white_check_mark: Approved by {who} at {when}"
+            heading, outcome = "Approved", f":white_check_mark: Approved by {who} at {when}"
         case Edit(text=text, arguments=arguments):
             change = pretty_json(arguments) if arguments is not None else _line_diff(record, text)
+            heading = "Edited and approved"
             outcome = f":pencil2: Edited and approved by {who} at {when}\n"
             outcome += code(change, SECTION_LIMIT - len(outcome))
         case Revise(feedback=feedback):
+            heading = "Changes requested"
             outcome = f":leftwards_arrow_with_hook: Changes requested by {who} at {when}: "
             outcome += fit(feedback, SECTION_LIMIT - len(outcome))
         case Reject(reason=reason):
-            outcome = f":x: Rejected by {who} at {when}: "
+            heading, outcome = "Rejected", f":x: Rejected by {who} at {when}: "
             outcome += fit(reason, SECTION_LIMIT - len(outcome))
         case _:
             assert_never(decision)
-    return _locked(record, outcome, f"decided by {fit(decider_name, 256)}")
+    return _locked(record, heading, outcome, f"decided by {fit(decider_name, 256)}")
 
 
 def _line_diff(record: ApprovalRecord, edited: str | None) -> str:
@@ -194,7 +200,7 @@ def expired_card(record: ApprovalRecord, *, expired_at: str) -> Message:
     """The card after nobody decided in time, and what happened then."""
     happened = ON_TIMEOUT_TEXT[record.on_timeout]
     outcome = f":hourglass: Expired at {slack_date(expired_at)} with no decision: {happened}."
-    return _locked(record, outcome, f"expired, {happened}")
+    return _locked(record, "Expired", outcome, f"expired, {happened}")
 
 
 def superseded_card(record: ApprovalRecord, *, superseded_by_round: int) -> Message:
@@ -202,11 +208,16 @@ def superseded_card(record: ApprovalRecord, *, superseded_by_round: int) -> Mess
     outcome = (
         f":arrows_counterclockwise: Superseded by a revised version (round {superseded_by_round})."
     )
-    if record.decision and record.decision.get("feedback"):
-        outcome += f"\nChanges requested: {fit(str(record.decision['feedback']), 2000)}"
-    return _locked(record, outcome, f"superseded by round {superseded_by_round}")
+    asked = record.decision or {}
+    if asked.get("feedback"):
+        decider = asked.get("decider") or {}
+        who = _who(str(decider.get("id", "")), str(decider.get("name") or "someone"))
+        when = f" at {slack_date(str(asked['at']))}" if asked.get("at") else ""
+        outcome += f"\nChanges requested by {who}{when}: {fit(str(asked['feedback']), 2000)}"
+    return _locked(record, "Superseded", outcome, f"superseded by round {superseded_by_round}")
 
 
-def cancelled_card(record: ApprovalRecord) -> Message:
-    """The card of a run that was cancelled while it waited."""
-    return _locked(record, ":octagonal_sign: Run cancelled.", "run cancelled")
+def cancelled_card(record: ApprovalRecord, *, by: str, at: str) -> Message:
+    """The card of a run that was cancelled while it waited: by whom, and when."""
+    outcome = f":octagonal_sign: Run cancelled by {_who(by, by)} at {slack_date(at)}."
+    return _locked(record, "Cancelled", outcome, "run cancelled")

@@ -19,6 +19,7 @@ from aws_durable_execution_sdk_python.retries import RetryStrategyConfig, create
 
 from agent import progress
 from agent.approvals import cards
+from agent.approvals.card_updates import show_on_card
 from agent.approvals.decisions import Decision, decision_to_json, parse_decision
 from agent.approvals.policy import ApprovalPolicy
 from agent.clock import iso_after, now_iso
@@ -178,17 +179,18 @@ def settle_gate(deps: AgentDeps, approval_id: str, decision: Decision) -> None:
     record = deps.store.settle_approval(
         approval_id, state="decided", decision=decision_to_json(decision)
     )
-    _update_card(
-        deps, record, cards.decided_card(record, decision, decider_name=decision.decider.name)
-    )
+    if record.state == "decided":  # not cancelled meanwhile
+        message = cards.decided_card(record, decision, decider_name=decision.decider.name)
+        _show(deps, record, message)
 
 
 def expire_gate(deps: AgentDeps, approval_id: str) -> str:
     """Mark the gate expired and say so on its card; returns when it expired."""
     expired_at = now_iso()
     record = deps.store.settle_approval(approval_id, state="expired")
-    emit(AGENT_SERVICE, {"ApprovalsExpired": (1, COUNT)}, kind=record.kind)
-    _update_card(deps, record, cards.expired_card(record, expired_at=expired_at))
+    if record.state == "expired":
+        emit(AGENT_SERVICE, {"ApprovalsExpired": (1, COUNT)}, kind=record.kind)
+        _show(deps, record, cards.expired_card(record, expired_at=expired_at))
     return expired_at
 
 
@@ -198,12 +200,9 @@ def supersede_gate(deps: AgentDeps, approval_id: str, *, by_round: int) -> None:
     if previous is None:
         return
     record = deps.store.settle_approval(approval_id, state="superseded")
-    _update_card(deps, record, cards.superseded_card(record, superseded_by_round=by_round))
+    if record.state == "superseded":
+        _show(deps, record, cards.superseded_card(record, superseded_by_round=by_round))
 
 
-def _update_card(deps: AgentDeps, record: ApprovalRecord, message: Message) -> None:
-    if deps.slack is None or not record.channel or not record.message_ts:
-        return
-    deps.slack.chat_update(
-        channel=record.channel, ts=record.message_ts, text=message.text, blocks=message.blocks
-    )
+def _show(deps: AgentDeps, record: ApprovalRecord, message: Message) -> None:
+    show_on_card(deps.slack, deps.store, record, message, service=AGENT_SERVICE)

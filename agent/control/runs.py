@@ -9,6 +9,7 @@ card dead. Every refusal says why, so each clicker gets a truthful answer.
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -17,10 +18,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
+from agent import progress
 from agent.approvals import cards
 from agent.approvals.authz import approver_groups, refusal_reason
-from agent.approvals.decisions import Decision, Edit, Revise, decision_to_json
+from agent.approvals.card_updates import show_on_card
+from agent.approvals.decisions import Decision, Edit, Revise, decision_to_json, parse_decision
 from agent.errors import SignoffError
 from agent.models import ApprovalRecord, RunRequest
 from agent.mrkdwn import Message
@@ -115,6 +119,13 @@ class ControlPlane:
     ) -> ApprovalRecord | Refused | Closed:
         """Whether ``user_id`` may decide on the gate now (before opening a modal, say);
         a claim ``claim_owner`` holds does not count against it."""
+        opened = self._open(approval_id, user_id, claim_owner)
+        return opened[0] if isinstance(opened, tuple) else opened
+
+    def _open(
+        self, approval_id: str, user_id: str, claim_owner: str | None
+    ) -> tuple[ApprovalRecord, bool] | Refused | Closed:
+        """The open gate and whether ``claim_owner`` holds its claim already (a repeat)."""
         found = self.store.approval_and_claim(approval_id)
         if found is None:
             return Closed("this approval does not exist")
@@ -123,7 +134,11 @@ class ControlPlane:
         reason = refusal_reason(user_id, record, members)
         if reason is not None:
             return Refused(reason)
-        return self._closed(record, claim, claim_owner) or record
+        closed = self._closed(record, claim, claim_owner)
+        if closed is not None:
+            return closed
+        repeat = claim is not None and claim_owner is not None and claim.owner == claim_owner
+        return record, repeat
 
     def decide(
         self, approval_id: str, decision: Decision, *, claim_owner: str | None = None
@@ -131,12 +146,16 @@ class ControlPlane:
         """Resume the run with ``decision``, exactly once.
 
         ``claim_owner`` names this attempt to decide: a repeat of the same attempt (the same
-        click delivered again after a crash) may take back the claim it left.
+        click delivered again after a crash) may take back the claim it left, and is told its
+        decision counted when its first delivery had already resumed the run.
         """
-        checked = self.check(approval_id, decision.decider.id, claim_owner=claim_owner)
-        if not isinstance(checked, ApprovalRecord):
-            return checked
-        problem = _unfit(checked, decision)
+        opened = self._open(approval_id, decision.decider.id, claim_owner)
+        if isinstance(opened, Closed):
+            return self._counted_already(approval_id, claim_owner) or opened
+        if isinstance(opened, Refused):
+            return opened
+        record, repeat = opened
+        problem = _unfit(record, decision)
         if problem is not None:
             return Refused(problem)
         owner = claim_owner or uuid.uuid4().hex
@@ -157,11 +176,29 @@ class ControlPlane:
             ),
             release=lambda: self.store.release_claim(approval_id, owner=owner),
         )
-        if not sent:
+        # Closed under our own claim, before it expired: our first delivery had resumed the run.
+        if not sent and not (repeat and _now_iso() <= record.expires_at):
             return Closed("this approval is closed: it expired or was already decided")
+        return self._settle_decided(approval_id, decision)
+
+    def _counted_already(self, approval_id: str, claim_owner: str | None) -> Decided | None:
+        """The decision on record was made by this very attempt (a click delivered again)."""
+        found = self.store.approval_and_claim(approval_id) if claim_owner else None
+        if found is None:
+            return None
+        record, claim = found
+        if record.state != "decided" or claim is None or claim.owner != claim_owner:
+            return None
+        counted = parse_decision(record.decision or {})
+        self._show(record, cards.decided_card(record, counted, decider_name=counted.decider.name))
+        return Decided(record=record, decision=counted)
+
+    def _settle_decided(self, approval_id: str, decision: Decision) -> DecideOutcome:
         record = self.store.settle_approval(
             approval_id, state="decided", decision=decision_to_json(decision)
         )
+        if record.state != "decided":  # cancelled while the decision was on its way
+            return self._closed(record, None) or Closed(f"this approval is {record.state}")
         waited = (datetime.now(UTC) - datetime.fromisoformat(record.created_at)).total_seconds()
         decided = {"ApprovalsDecided": (1, COUNT), "DecisionLatency": (waited, SECONDS)}
         emit(CONTROL_SERVICE, decided, decision=decision.decision)
@@ -216,13 +253,26 @@ class ControlPlane:
         except ClientError as err:
             if not callback_closed(err):
                 raise
-        self.store.update_run(run_id, status="cancelled", note=f"cancelled by <@{user_id}>")
+        at = _now_iso()
+        run = self.store.update_run(
+            run_id, status="cancelled", phase="stopped", cancelled_by=user_id, cancelled_at=at
+        )
+        self._show_progress(run)
         for approval_id in run.get("approval_ids", []):
             record = self.store.get_approval(approval_id)
             if record is not None and record.state in ("pending", "claimed"):
                 record = self.store.settle_approval(approval_id, state="cancelled")
-                self._show(record, cards.cancelled_card(record))
+                if record.state == "cancelled":
+                    self._show(record, cards.cancelled_card(record, by=user_id, at=at))
         return f"Run {run_id} cancelled."
+
+    def _show_progress(self, run: dict[str, Any]) -> None:
+        try:
+            progress.render(
+                self.slack, run, status_hint=f"{self.slash_command} status {run['run_id']}"
+            )
+        except (SlackApiError, SlackClientError, OSError):  # the table says it; Slack may lag
+            logging.getLogger(__name__).warning("could not update progress of %s", run["run_id"])
 
     def _approver_ids(self) -> set[str]:
         users = {a for a in self.approvers if not a.startswith("S")}
@@ -231,11 +281,7 @@ class ControlPlane:
         return users
 
     def _show(self, record: ApprovalRecord, message: Message) -> None:
-        if self.slack is None or not record.channel or not record.message_ts:
-            return
-        self.slack.chat_update(
-            channel=record.channel, ts=record.message_ts, text=message.text, blocks=message.blocks
-        )
+        show_on_card(self.slack, self.store, record, message, service=CONTROL_SERVICE)
 
 
 def send_under_claim(send: Callable[[], Any], *, release: Callable[[], None]) -> bool:

@@ -167,13 +167,13 @@ class Store:
         return found[0] if found else None
 
     def approval_and_claim(self, approval_id: str) -> tuple[ApprovalRecord, Claim | None] | None:
-        """The gate's record and, while it is being decided, its claim (read together, so
-        the two always agree)."""
+        """The gate's record and its claim: the one deciding it now, or the one that decided it
+        (read together, so the two always agree)."""
         item = self._get(approval_key(approval_id), _APPROVAL_ID.match(approval_id))
         if item is None:
             return None
         claim = None
-        if item.get("state") == "claimed" and "claimed_by" in item:
+        if "claimed_by" in item:
             claim = Claim(
                 by=str(item["claimed_by"]),
                 at=int(item.get("claimed_at", 0)),
@@ -209,26 +209,53 @@ class Store:
         decision: dict[str, Any] | None = None,
         note: str | None = None,
     ) -> ApprovalRecord:
-        """Record the gate's final state (idempotent: the same outcome may be written twice)."""
+        """Close an open gate (pending or claimed) with its final state.
+
+        The record only moves forward: a gate already in ``state`` is written again (a repeated
+        settle), and one closed any other way is left as it is. The record comes back as it
+        stands, so a caller whose settle lost (a late decision on a cancelled run, say) sees
+        what won and shows that.
+        """
         assignments = ["#s = :s"]
-        values: dict[str, Any] = {":s": state}
+        # A revised draft's decided card gives way to the next round's: decided -> superseded.
+        before = (
+            ("pending", "claimed", "decided") if state == "superseded" else ("pending", "claimed")
+        )
+        values: dict[str, Any] = {":s": state, **{f":b{i}": b for i, b in enumerate(before)}}
         if decision is not None:
             assignments.append("decision = :d")
             values[":d"] = decision
         if note is not None:
             assignments.append("note = :n")
             values[":n"] = note
-        response = self.table.update_item(
-            Key=approval_key(approval_id),
-            UpdateExpression="SET "
-            + ", ".join(assignments)
-            + " REMOVE claim_owner, claimed_at, claimed_by, pending",
-            ExpressionAttributeNames={"#s": "state"},
-            ExpressionAttributeValues=_clean(values),
-            ConditionExpression="attribute_exists(pk)",
-            ReturnValues="ALL_NEW",
-        )
+        try:
+            response = self.table.update_item(
+                Key=approval_key(approval_id),
+                UpdateExpression="SET "
+                + ", ".join(assignments)
+                + " REMOVE pending",  # the claim stays: it names the attempt that decided
+                ExpressionAttributeNames={"#s": "state"},
+                ExpressionAttributeValues=_clean(values),
+                ConditionExpression="attribute_exists(pk) AND #s IN ("
+                + ", ".join(f":b{i}" for i in range(len(before)))
+                + ", :s)",
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as err:
+            current = self.get_approval(approval_id) if is_conditional_failure(err) else None
+            if current is None:
+                raise
+            return current
         return ApprovalRecord.model_validate(_public(response["Attributes"]))
+
+    def note_card_error(self, approval_id: str, error: str) -> None:
+        """Remember that Slack refused to update the card (the gate went on regardless)."""
+        self.table.update_item(
+            Key=approval_key(approval_id),
+            UpdateExpression="SET card_error = :e",
+            ExpressionAttributeValues={":e": error[:500]},
+            ConditionExpression="attribute_exists(pk)",
+        )
 
     def claim_approval(
         self, approval_id: str, *, owner: str, decider_name: str, now: int, lease_seconds: int
@@ -276,9 +303,9 @@ class Store:
             self.table.update_item(
                 Key=key,
                 UpdateExpression="SET #s = :open REMOVE claim_owner, claimed_at, claimed_by",
-                ConditionExpression="claim_owner = :o",
+                ConditionExpression="claim_owner = :o AND #s = :claimed",
                 ExpressionAttributeNames={"#s": "state"},
-                ExpressionAttributeValues={":open": open_state, ":o": owner},
+                ExpressionAttributeValues={":open": open_state, ":o": owner, ":claimed": "claimed"},
             )
         except ClientError as err:
             if not is_conditional_failure(err):

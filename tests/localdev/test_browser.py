@@ -21,6 +21,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 WAIT_MS = 30_000
+# A draft's card, before and after the decision (its heading changes with the outcome).
+ANSWER_CARD = re.compile(r"(Approval needed|Approved|Edited and approved): the answer")
 expect.set_options(timeout=WAIT_MS)  # a run takes seconds; the default is 5
 
 
@@ -55,7 +57,7 @@ def test_a_task_typed_in_the_page_goes_through_an_approval(page: Page) -> None:
     send(page, f"/agent {task}")
     expect(page.get_by_text(f"On it: {task}")).to_be_visible()
     run = page.locator(".group", has_text=f"asked: {task}")
-    card = run.locator(".message", has_text="Approval needed")
+    card = run.locator(".message", has_text=ANSWER_CARD)
     expect(card.get_by_role("button", name="Approve")).to_be_visible()
 
     page.get_by_label("Acting as").select_option(BOB)
@@ -74,7 +76,7 @@ def test_edit_in_a_modal_delivers_the_edited_text(page: Page) -> None:
     task = "announce the offsite"
     send(page, f"/agent {task}")
     card = page.locator(".group", has_text=f"asked: {task}").locator(
-        ".message", has_text="Approval needed"
+        ".message", has_text=ANSWER_CARD
     )
     page.get_by_label("Acting as").select_option(BOB)
     card.get_by_role("button", name="Edit").click()

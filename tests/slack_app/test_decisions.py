@@ -214,7 +214,7 @@ def test_a_click_delivered_again_after_a_crash_takes_back_its_own_claim(
     # The first delivery of the click claimed the card, then its process died.
     assert store.claim_approval(
         card.approval_id,
-        owner="click:trig-again",
+        owner=f"click:trig-again:{APPROVER}",
         decider_name="Ada",
         now=int(time.time()),
         lease_seconds=30,

@@ -22,7 +22,15 @@ from agent.approvals.cards import (
     expired_card,
     superseded_card,
 )
-from agent.approvals.decisions import Approve, Decider, Decision, Edit, Reject, Revise
+from agent.approvals.decisions import (
+    Approve,
+    Decider,
+    Decision,
+    Edit,
+    Reject,
+    Revise,
+    decision_to_json,
+)
 from agent.messages import (
     RunProgress,
     ToolProgress,
@@ -311,10 +319,34 @@ def test_expired_card_says_when_and_what_happened(on_timeout: str, happened: str
 
 def test_superseded_and_cancelled_cards_have_no_buttons() -> None:
     superseded = superseded_card(draft_record(), superseded_by_round=2)
-    cancelled = cancelled_card(draft_record())
+    cancelled = cancelled_card(draft_record(), by=REVIEWER.id, at=DECIDED_AT)
     assert buttons(superseded) == [] and buttons(cancelled) == []
     assert "Superseded by a revised version (round 2)" in shown(superseded)
-    assert "Run cancelled" in shown(cancelled)
+    assert f"Run cancelled by <@{REVIEWER.id}> at <!date^" in shown(cancelled)
+
+
+def test_a_superseded_card_still_says_who_asked_for_changes_and_what() -> None:
+    asked = Revise(decider=REVIEWER, at=DECIDED_AT, feedback="shorter, and <!channel> no pings")
+    record = draft_record(state="decided", decision=decision_to_json(asked))
+    text = shown(superseded_card(record, superseded_by_round=2))
+    assert f"Changes requested by <@{REVIEWER.id}> at <!date^" in text
+    assert "shorter, and &lt;!channel&gt; no pings" in text
+
+
+def test_a_decided_card_no_longer_says_approval_needed() -> None:
+    headings = {
+        d.decision: header(decided_card(draft_record(), d, decider_name="Ada")) for d in decisions()
+    }
+    assert all("Approval needed" not in heading for heading in headings.values())
+    assert headings["approve"].startswith("Approved: ")
+    assert headings["reject"].startswith("Rejected: ")
+    assert header(approval_card(draft_record(), status_hint="s")).startswith("Approval needed: ")
+    expired = expired_card(draft_record(), expired_at=EXPIRES_AT)
+    assert header(expired).startswith("Expired: ")
+
+
+def header(card: Message) -> str:
+    return str(next(b for b in card.blocks if b["type"] == "header")["text"]["text"])
 
 
 def test_offline_notice_only_for_the_offline_model() -> None:
@@ -405,7 +437,7 @@ def test_every_card_is_accepted_by_slack(decision: Decision) -> None:
             decided_card(record, decision, decider_name="Ada"),
             expired_card(record, expired_at=EXPIRES_AT),
             superseded_card(record, superseded_by_round=2),
-            cancelled_card(record),
+            cancelled_card(record, by=REVIEWER.id, at=DECIDED_AT),
         ):
             assert_slack_accepts(message)
 
