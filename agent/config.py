@@ -8,6 +8,7 @@ with a message naming the variable, not mid-run.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, cast
@@ -42,6 +43,9 @@ ENV_AWS_REGION = "AWS_REGION"
 ENV_SLASH_COMMAND = "SLASH_COMMAND"
 ENV_AGENT_FUNCTION = "AGENT_FUNCTION"
 ENV_API_TOKEN = "SIGNOFF_API_TOKEN"
+ENV_API_TOKENS = "SIGNOFF_API_TOKENS"
+ENV_API_APPROVERS = "API_APPROVERS"
+ENV_API_DELEGATES = "API_DELEGATES"
 ENV_PUBLIC_URL = "SIGNOFF_PUBLIC_URL"
 ENV_CLAIM_LEASE = "SIGNOFF_CLAIM_LEASE_SECONDS"
 ENV_BUDGET_USD = "AGENT_BUDGET_USD"
@@ -90,6 +94,10 @@ class Settings:
     slash_command: str = "/agent"
     agent_function: str = "signoff-agent:live"
     api_token: Secret = field(default_factory=lambda: Secret(value=""))
+    # Locally, more bearer tokens and the names they stand for (token -> name).
+    api_tokens: Mapping[str, str] = field(default_factory=dict, repr=False)
+    api_approvers: tuple[str, ...] = ()  # who may decide through the API (unset: any caller)
+    api_delegates: tuple[str, ...] = ()  # who may decide on behalf of a Slack user
     public_url: str | None = None
     claim_lease_seconds: int = 30
     budget_usd: float = DEFAULT_BUDGET_USD
@@ -160,6 +168,9 @@ class Settings:
             slash_command=env.get(ENV_SLASH_COMMAND) or "/agent",
             agent_function=env.get(ENV_AGENT_FUNCTION) or "signoff-agent:live",
             api_token=Secret(value=env.get(ENV_API_TOKEN, "")),
+            api_tokens=_token_names(env),
+            api_approvers=_names(env, ENV_API_APPROVERS),
+            api_delegates=_names(env, ENV_API_DELEGATES),
             public_url=(env.get(ENV_PUBLIC_URL) or "").rstrip("/") or None,
             claim_lease_seconds=env_int(env, ENV_CLAIM_LEASE, 30),
             budget_usd=env_float(env, ENV_BUDGET_USD, DEFAULT_BUDGET_USD),
@@ -167,6 +178,11 @@ class Settings:
             max_pause_seconds=env_int(env, ENV_MAX_PAUSE, 2 * 24 * 3600),
             http_job_allow=tuple(env.get(ENV_HTTP_JOB_ALLOW, "").replace(",", " ").split()),
         )
+
+    def bearer_tokens(self) -> dict[str, str]:
+        """Every local bearer token and the name it stands for (the operator's: "operator")."""
+        operator = {self.api_token.value: "operator"} if self.api_token else {}
+        return {**self.api_tokens, **operator}
 
     def status_hint(self, run_id: str) -> str:
         """The command that shows a run's status, printed on every card."""
@@ -224,3 +240,33 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     if lowered in ("0", "false", "no", "off"):
         return False
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _names(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of IAM principal ARNs, role or user names, or local token names."""
+    return tuple(part.strip() for part in env.get(name, "").split(",") if part.strip())
+
+
+def _token_names(env: Mapping[str, str]) -> dict[str, str]:
+    """The local bearer tokens ``SIGNOFF_API_TOKENS`` adds, and the names they stand for."""
+    try:
+        tokens = parse_token_names(env.get(ENV_API_TOKENS, ""))
+    except ValueError as err:
+        raise ConfigError(f"{ENV_API_TOKENS}: {err}") from None
+    return tokens
+
+
+def parse_token_names(raw: str) -> dict[str, str]:
+    """``token=name,token2=name2`` into {token: name}; raises ValueError naming the entry."""
+    tokens: dict[str, str] = {}
+    for entry in (part.strip() for part in raw.split(",")):
+        if not entry:
+            continue
+        token, sep, name = entry.partition("=")
+        if not sep or not token or not re.fullmatch(r"[A-Za-z0-9_.@-]{1,64}", name):
+            shown = name if sep else entry[:4] + "…"
+            raise ValueError(f"each entry is token=name (name: letters, digits, _.@-): {shown!r}")
+        if len(token) < 16:
+            raise ValueError(f"the token for {name!r} is shorter than 16 characters")
+        tokens[token] = name
+    return tokens

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from agent.errors import InvalidRunRequest
 
 SLACK_ID = r"^[A-Z0-9]{2,32}$"
+SLACK_USER = r"^[UW][A-Z0-9]{1,31}$"
 SLACK_TS = r"^\d{1,12}\.\d{1,9}$"
 RUN_ID = r"^[A-Za-z0-9_-]{1,64}$"
 # What agent.approvals.gate.approval_id_for and agent.tools.waiting.job_id_for make.
@@ -43,6 +44,9 @@ class RunRequest(BaseModel):
     )
     budget_tokens: int | None = Field(
         default=None, ge=0, le=10**10, description="Pause for a go-ahead at this many tokens"
+    )
+    started_by: str | None = Field(
+        default=None, max_length=2048, description="The API caller that started the run"
     )
 
 
@@ -76,6 +80,7 @@ class RunInfo:
     thread_ts: str | None
     execution_arn: str
     budget: dict[str, Any] = field(default_factory=dict)  # agent.budget.Budget as JSON
+    started_by: str | None = None  # the API caller that started it (None: a Slack user)
 
 
 class ApprovalRecord(BaseModel):
@@ -106,6 +111,7 @@ class ApprovalRecord(BaseModel):
     decision: dict[str, Any] | None = None
     note: str | None = None
     card_error: str | None = None  # why Slack last refused to update the card
+    started_by: str | None = None  # the API caller that started the run
     spending: dict[str, Any] | None = None  # budget gates: spent, cap, what continuing adds
 
     @property

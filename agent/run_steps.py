@@ -62,6 +62,7 @@ def open_run(
         "budget": budget.to_json(),
         "max_turns": deps.settings.max_turns,
         "offline_model": deps.offline_model,
+        "started_by": request.started_by,
     }
     run = deps.store.ensure_run(fresh)
     seen_before = run is not fresh
@@ -101,6 +102,7 @@ def open_run(
         "thread_ts": thread_ts,
         "execution_arn": execution_arn,
         "budget": budget.to_json(),
+        "started_by": request.started_by,
     }
 
 

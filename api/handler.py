@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import hmac
 import json
 import os
 import uuid
@@ -34,7 +33,16 @@ from agent.approvals.decisions import DECISION_ADAPTER, Decision
 from agent.config import Settings
 from agent.control.completions import Accepted, JobCompletions, JobReport
 from agent.control.completions import Refused as JobRefused
-from agent.control.runs import Closed, ControlPlane, Decided, Refused, RunConflict, RunNotFound
+from agent.control.principals import Principal, local_principal
+from agent.control.runs import (
+    CancelRefused,
+    Closed,
+    ControlPlane,
+    Decided,
+    Refused,
+    RunConflict,
+    RunNotFound,
+)
 from agent.control.usage import DEFAULT_DAYS, MAX_DAYS, since, summarise
 from agent.models import SLACK_ID, RunRequest, describe_validation_error
 from agent.secrets import with_secrets
@@ -98,7 +106,8 @@ def build_api(settings: Settings, control: ControlPlane) -> APIGatewayHttpResolv
             )
         request = RunRequest(
             task=body.task,
-            requester=body.requester or caller,
+            requester=body.requester or caller.id,
+            started_by=caller.id,
             channel=body.channel,
             source="api",
             run_id=run_id,
@@ -153,8 +162,9 @@ def build_api(settings: Settings, control: ControlPlane) -> APIGatewayHttpResolv
 
     @app.post("/approvals/<approval_id>/decision")
     def decide(approval_id: str, body: DecisionBody) -> DecisionAccepted:
-        decision = _decision(body, _caller(app))
-        match control.decide(approval_id, decision):
+        caller = _caller(app)
+        decision = _decision(body, caller)
+        match control.decide(approval_id, decision, caller=caller):
             case Decided(record=record):
                 return DecisionAccepted(approval_id=approval_id, state=record.state)
             case Refused(reason=reason):
@@ -178,11 +188,16 @@ def build_api(settings: Settings, control: ControlPlane) -> APIGatewayHttpResolv
         return _job_answer(jobs.heartbeat(token))
 
     @app.post("/runs/<run_id>/cancel")
-    def cancel(run_id: str, body: CancelBody) -> dict[str, str]:
+    def cancel(run_id: str, body: Annotated[CancelBody | None, Body()] = None) -> dict[str, str]:
+        caller = _caller(app)
+        acting_for = body.on_behalf_of if body is not None else None
         try:
-            return {"run_id": run_id, "message": control.cancel(run_id, body.by)}
+            message = control.cancel(run_id, acting_for or caller.id, caller=caller)
         except RunNotFound as err:
             raise ApiError(404, str(err)) from None
+        except CancelRefused as err:
+            raise ApiError(403, str(err)) from None
+        return {"run_id": run_id, "message": message}
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi() -> Response[str]:
@@ -263,9 +278,14 @@ def _result_text(execution: dict[str, Any]) -> str | None:
     return None
 
 
-def _decision(body: DecisionBody, caller: str) -> Decision:
-    payload = body.model_dump(exclude_none=True, exclude={"by"})
-    payload["decider"] = {"id": body.by, "name": body.by if caller.startswith("token:") else caller}
+def _decision(body: DecisionBody, caller: Principal) -> Decision:
+    """The decision in the caller's name, or in the name of the Slack user a delegate names."""
+    payload = body.model_dump(exclude_none=True, exclude={"on_behalf_of"})
+    if body.on_behalf_of:
+        name = f"{body.on_behalf_of}, via {caller.name}"
+        payload["decider"] = {"id": body.on_behalf_of, "name": name, "via": caller.name}
+    else:
+        payload["decider"] = {"id": caller.id, "name": caller.name}
     payload["at"] = datetime.now(UTC).isoformat(timespec="seconds")
     try:
         return DECISION_ADAPTER.validate_python(payload)
@@ -273,15 +293,11 @@ def _decision(body: DecisionBody, caller: str) -> Decision:
         raise ApiError(422, describe_validation_error(err, "decision")) from None
 
 
-def _caller(app: APIGatewayHttpResolver) -> str:
-    """The IAM identity API Gateway verified, or the local token's holder."""
-    iam = (
-        app.current_event.request_context.authorizer.iam
-        if app.current_event.request_context.authorizer
-        else None
-    )
-    arn = getattr(iam, "user_arn", None) if iam else None
-    return str(arn) if arn else "token:local"
+def _caller(app: APIGatewayHttpResolver) -> Principal:
+    """Who the authentication middleware found calling (every route but the open ones)."""
+    caller = app.context.get("caller")
+    assert isinstance(caller, Principal), "the route is behind _authenticate"
+    return caller
 
 
 def _authenticate(settings: Settings) -> Any:
@@ -291,13 +307,16 @@ def _authenticate(settings: Settings) -> Any:
             return next_middleware(app)
         authorizer = app.current_event.request_context.authorizer
         if authorizer is not None and authorizer.iam is not None and authorizer.iam.user_arn:
+            app.context["caller"] = Principal.iam(str(authorizer.iam.user_arn))
             return next_middleware(app)
-        if not settings.api_token:
+        tokens = settings.bearer_tokens()
+        if not tokens:
             return _error(401, "the API needs IAM auth or SIGNOFF_API_TOKEN")
         sent = app.current_event.headers.get("authorization", "")
-        expected = f"Bearer {settings.api_token.value}"
-        if not hmac.compare_digest(sent.encode(), expected.encode()):
+        caller = local_principal(sent, tokens)
+        if caller is None:
             return _error(401, "missing or wrong bearer token")
+        app.context["caller"] = caller
         return next_middleware(app)
 
     return middleware
@@ -352,6 +371,8 @@ def _api() -> APIGatewayHttpResolver:
         slash_command=settings.slash_command,
         approvers=settings.approvers,
         lease_seconds=settings.claim_lease_seconds,
+        api_approvers=settings.api_approvers,
+        api_delegates=settings.api_delegates,
     )
     return build_api(settings, control)
 

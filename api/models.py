@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.approvals.decisions import MAX_FEEDBACK, MAX_TEXT
-from agent.models import SLACK_ID, ApprovalKind, ApprovalState
+from agent.models import SLACK_ID, SLACK_USER, ApprovalKind, ApprovalState
 
 RunStatus = Literal[
     "running", "waiting_for_approval", "succeeded", "failed", "stopped", "timed_out"
@@ -49,7 +49,12 @@ class RunAccepted(BaseModel):
 
 class DecisionBody(_Strict):
     decision: Literal["approve", "edit", "revise", "reject"]
-    by: str = Field(min_length=1, max_length=256, description="Who decides (a Slack user id)")
+    on_behalf_of: str | None = Field(
+        default=None,
+        pattern=SLACK_USER,
+        description="The Slack user a delegate (API_DELEGATES) decides for; without it the "
+        "caller decides in its own name",
+    )
     text: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT)
     arguments: dict[str, Any] | None = None
     feedback: str | None = Field(default=None, min_length=1, max_length=MAX_FEEDBACK)
@@ -57,7 +62,11 @@ class DecisionBody(_Strict):
 
 
 class CancelBody(_Strict):
-    by: str = Field(min_length=1, max_length=256)
+    on_behalf_of: str | None = Field(
+        default=None,
+        pattern=SLACK_USER,
+        description="The Slack user a delegate (API_DELEGATES) cancels for",
+    )
 
 
 class DecisionAccepted(BaseModel):

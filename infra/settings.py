@@ -45,6 +45,8 @@ class StackSettings:
     agent_model: str = DEFAULT_MODEL
     bedrock_model: str | None = None
     approvers: str = ""
+    api_approvers: str = ""  # API_APPROVERS: who may decide through the API (unset: any caller)
+    api_delegates: str = ""  # API_DELEGATES: callers that may decide for a Slack user
     slash_command: str = "/agent"
     alarm_email: str | None = None
     run_budget_usd: float = DEFAULT_BUDGET_USD
@@ -116,6 +118,8 @@ _FIELD_KINDS: dict[str, type] = {
     "agent_model": str,
     "bedrock_model": str,
     "approvers": str,
+    "api_approvers": str,
+    "api_delegates": str,
     "slash_command": str,
     "alarm_email": str,
     "run_budget_usd": float,

@@ -18,6 +18,8 @@ from agent.config import (
     ENV_AGENT_FUNCTION,
     ENV_AGENT_MODEL,
     ENV_ANTHROPIC_API_KEY,
+    ENV_API_APPROVERS,
+    ENV_API_DELEGATES,
     ENV_APPROVAL_TIMEOUT,
     ENV_APPROVERS,
     ENV_BUCKET,
@@ -183,7 +185,12 @@ class SignoffStack(Stack):
             description="signoff HTTP API: runs and approvals for services",
             memory_mb=512,
             timeout=Duration.seconds(29),  # API Gateway stops waiting at 30 s
-            environment={**self._control_environment(), **self._secret_env(ENV_SLACK_BOT_TOKEN)},
+            environment={
+                **self._control_environment(),
+                **self._secret_env(ENV_SLACK_BOT_TOKEN),
+                ENV_API_APPROVERS: self.settings.api_approvers,
+                ENV_API_DELEGATES: self.settings.api_delegates,
+            },
         ))  # fmt: skip
 
     def _function(self, id: str, spec: FunctionSpec) -> FunctionParts:

@@ -83,6 +83,7 @@ def _banner(stack: DevStack) -> str:
         "signoff dev is up.",
         f"  Slack Request URL  {url}/slack/events",
         f"  HTTP API           {url}/runs   (Authorization: Bearer {stack.api_token})",
+        f"  API reviewer       Bearer {stack.reviewer_token}   (decides runs the operator starts)",
         f"  health             {url}/healthz",
         f"  DynamoDB           {stack.dynamodb_url}   (table {os.environ['SIGNOFF_TABLE']})",
         f"  model              {provider}",

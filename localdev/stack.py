@@ -49,21 +49,24 @@ class LocalSecrets:
 
     slack_signing_secret: str
     slack_bot_token: str
-    api_token: str
+    api_token: str  # the operator's: starts runs (and may not approve its own)
+    reviewer_token: str  # a second API caller, "reviewer", that may decide
 
     @classmethod
     def load_or_create(cls, path: Path) -> LocalSecrets:
-        if path.exists():
-            return cls(**json.loads(path.read_text()))
-        made = cls(
+        fresh = cls(
             slack_signing_secret=secrets.token_hex(16),
             slack_bot_token="xoxb-local-" + secrets.token_hex(12),
             api_token="local-" + secrets.token_urlsafe(24),
+            reviewer_token="local-reviewer-" + secrets.token_urlsafe(24),
         )
-        partial = path.with_suffix(".partial")  # a crash mid-write leaves no empty file
-        partial.touch(mode=0o600)
-        partial.write_text(json.dumps(made.__dict__))
-        partial.replace(path)
+        saved = json.loads(path.read_text()) if path.exists() else {}
+        made = cls(**{**fresh.__dict__, **saved})
+        if saved.keys() != made.__dict__.keys():  # new, or from before a token was added
+            partial = path.with_suffix(".partial")  # a crash mid-write leaves no empty file
+            partial.touch(mode=0o600)
+            partial.write_text(json.dumps(made.__dict__))
+            partial.replace(path)
         return made
 
 
@@ -82,6 +85,7 @@ def local_environment(
         "SIGNOFF_BUCKET": "signoff-blobs",
         "AGENT_FUNCTION": f"{AGENT_FUNCTION}:live",
         "SIGNOFF_API_TOKEN": local_secrets.api_token,
+        "SIGNOFF_API_TOKENS": f"{local_secrets.reviewer_token}=reviewer",
         "SIGNOFF_PUBLIC_URL": public_url,  # completion URLs for long-running tools
     }
     if local_slack:
@@ -125,6 +129,7 @@ class DevStack:
             )
         )
         self.api_token = os.environ["SIGNOFF_API_TOKEN"]
+        self.reviewer_token = local_secrets.reviewer_token
         self._start_storage()
         door = self._front_door()
         self.server = front.serve(door, self.options.host, self.options.port)

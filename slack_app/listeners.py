@@ -21,7 +21,14 @@ from agent.approvals import cards
 from agent.approvals.authz import may_see_usage_of
 from agent.approvals.decisions import Approve, Decider, Decision, Edit, Reject, Revise
 from agent.control import usage
-from agent.control.runs import Closed, ControlPlane, Refused, RunConflict, RunNotFound
+from agent.control.runs import (
+    CancelRefused,
+    Closed,
+    ControlPlane,
+    Refused,
+    RunConflict,
+    RunNotFound,
+)
 from agent.models import ApprovalRecord, RunRequest
 from agent.mrkdwn import escape, mention
 from agent.storage.slack_messages import post_or_update
@@ -95,6 +102,8 @@ def _register_command(app: App, settings: SlackSettings, control: ControlFactory
                     respond(control().cancel(run_id, command["user_id"]))
                 except RunNotFound:
                     respond(f"There is no run `{escape(run_id)}`.")
+                except CancelRefused as err:
+                    respond(f"{escape(str(err))}.")
 
     app.command(settings.slash_command)(ack=ack_command, lazy=[run_command])
 

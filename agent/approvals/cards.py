@@ -166,6 +166,8 @@ def _who(decider_id: str, decider_name: str) -> str:
 def decided_card(record: ApprovalRecord, decision: Decision, *, decider_name: str) -> Message:
     """The locked card: what was decided, by whom and when; no buttons."""
     who = _who(decision.decider.id, decider_name)
+    if decision.decider.via is not None and USER_ID.fullmatch(decision.decider.id):
+        who += f", via {fit(decision.decider.via, 256)}"
     when = slack_date(decision.at)
     match decision:
         case Approve():

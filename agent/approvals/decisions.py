@@ -22,8 +22,11 @@ class Decider(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: str = Field(min_length=1, max_length=256)
-    name: str = Field(min_length=1, max_length=256)
+    id: str = Field(min_length=1, max_length=2048)
+    name: str = Field(min_length=1, max_length=2048)
+    via: str | None = Field(
+        default=None, max_length=2048, description="The API caller who decided on their behalf"
+    )
 
 
 class _Base(BaseModel):

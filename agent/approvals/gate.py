@@ -118,6 +118,7 @@ def open_gate(
         kind=gate.kind,
         title=gate.title,
         requester=run.requester,
+        started_by=run.started_by,
         approvers=gate.policy.approvers or settings.approvers,
         allow_self_approval=(
             settings.allow_self_approval

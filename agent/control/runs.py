@@ -25,6 +25,7 @@ from agent.approvals import cards
 from agent.approvals.authz import approver_groups, refusal_reason
 from agent.approvals.card_updates import show_on_card
 from agent.approvals.decisions import Decision, Edit, Revise, decision_to_json, parse_decision
+from agent.control.principals import Principal, decider_refusal, delegate_refusal
 from agent.errors import SignoffError
 from agent.models import ApprovalRecord, RunRequest
 from agent.mrkdwn import Message
@@ -36,6 +37,10 @@ CLAIM_LEASE_SECONDS = 30
 
 class RunConflict(SignoffError):
     """A run id already names a run started with a different request."""
+
+
+class CancelRefused(SignoffError):
+    """The caller may not cancel this run; the message says why."""
 
 
 class RunNotFound(SignoffError):
@@ -69,6 +74,7 @@ class Closed:
 
 
 DecideOutcome = Decided | Refused | Closed
+Refusal = Callable[[ApprovalRecord], str | None]
 GroupMembers = Callable[[str], list[str]]
 
 
@@ -88,6 +94,8 @@ class ControlPlane:
     approvers: tuple[str, ...] = ()
     group_members: GroupMembers = field(default=_no_groups)
     lease_seconds: int = CLAIM_LEASE_SECONDS
+    api_approvers: tuple[str, ...] = ()
+    api_delegates: tuple[str, ...] = ()
 
     # Starting ------------------------------------------------------------------------------
     def start_run(self, request: RunRequest) -> StartedRun:
@@ -119,19 +127,18 @@ class ControlPlane:
     ) -> ApprovalRecord | Refused | Closed:
         """Whether ``user_id`` may decide on the gate now (before opening a modal, say);
         a claim ``claim_owner`` holds does not count against it."""
-        opened = self._open(approval_id, user_id, claim_owner)
+        opened = self._open(approval_id, self._slack_user_refusal(user_id), claim_owner)
         return opened[0] if isinstance(opened, tuple) else opened
 
     def _open(
-        self, approval_id: str, user_id: str, claim_owner: str | None
+        self, approval_id: str, refusal: Refusal, claim_owner: str | None
     ) -> tuple[ApprovalRecord, bool] | Refused | Closed:
         """The open gate and whether ``claim_owner`` holds its claim already (a repeat)."""
         found = self.store.approval_and_claim(approval_id)
         if found is None:
             return Closed("this approval does not exist")
         record, claim = found
-        members = [m for group in approver_groups(record) for m in self.group_members(group)]
-        reason = refusal_reason(user_id, record, members)
+        reason = refusal(record)
         if reason is not None:
             return Refused(reason)
         closed = self._closed(record, claim, claim_owner)
@@ -140,16 +147,55 @@ class ControlPlane:
         repeat = claim is not None and claim_owner is not None and claim.owner == claim_owner
         return record, repeat
 
+    def _slack_user_refusal(self, user_id: str) -> Refusal:
+        def refusal(record: ApprovalRecord) -> str | None:
+            groups = approver_groups(record)
+            members = [m for group in groups for m in self.group_members(group)]
+            return refusal_reason(user_id, record, members)
+
+        return refusal
+
+    def _api_refusal(self, caller: Principal, decision: Decision) -> Refusal:
+        """An API caller decides in its own name (API_APPROVERS), or as a delegate for the
+        Slack user the decision names; the caller that started a run never approves it."""
+
+        def refusal(record: ApprovalRecord) -> str | None:
+            if decision.decider.via is None:
+                return decider_refusal(
+                    caller,
+                    started_by=record.started_by,
+                    allow_self_approval=record.allow_self_approval,
+                    api_approvers=self.api_approvers,
+                )
+            if (reason := delegate_refusal(caller, self.api_delegates)) is not None:
+                return reason
+            if record.started_by == caller.id and not record.allow_self_approval:
+                return "you started this run, and it needs someone else to decide"
+            return self._slack_user_refusal(decision.decider.id)(record)
+
+        return refusal
+
     def decide(
-        self, approval_id: str, decision: Decision, *, claim_owner: str | None = None
+        self,
+        approval_id: str,
+        decision: Decision,
+        *,
+        claim_owner: str | None = None,
+        caller: Principal | None = None,
     ) -> DecideOutcome:
         """Resume the run with ``decision``, exactly once.
 
+        ``caller`` is the API principal deciding (None: a Slack user, the decision's decider).
         ``claim_owner`` names this attempt to decide: a repeat of the same attempt (the same
         click delivered again after a crash) may take back the claim it left, and is told its
         decision counted when its first delivery had already resumed the run.
         """
-        opened = self._open(approval_id, decision.decider.id, claim_owner)
+        refusal = (
+            self._slack_user_refusal(decision.decider.id)
+            if caller is None
+            else self._api_refusal(caller, decision)
+        )
+        opened = self._open(approval_id, refusal, claim_owner)
         if isinstance(opened, Closed):
             return self._counted_already(approval_id, claim_owner) or opened
         if isinstance(opened, Refused):
@@ -236,13 +282,16 @@ class ControlPlane:
         return Closed("someone else is deciding this approval right now")
 
     # Cancelling ----------------------------------------------------------------------------
-    def cancel(self, run_id: str, user_id: str) -> str:
-        """Stop a run (its requester or an approver may); its open cards say so."""
+    def cancel(self, run_id: str, user_id: str, *, caller: Principal | None = None) -> str:
+        """Stop a run; its open cards say so. From Slack its requester or an approver may;
+        through the API, the caller that started it, an API approver, or a delegate for a
+        Slack user who may (``user_id`` is then that user; else the caller's id)."""
         run = self.store.get_run(run_id)
         if run is None:
             raise RunNotFound(f"no run {run_id!r}")
-        if user_id != run["requester"] and user_id not in self._approver_ids():
-            return "Only the requester or an approver may cancel this run."
+        refusal = self._cancel_refusal(run, user_id, caller)
+        if refusal is not None:
+            raise CancelRefused(refusal)
         if run.get("status") != "running":
             return f"Run {run_id} already ended ({run.get('status')})."
         try:
@@ -273,6 +322,22 @@ class ControlPlane:
             )
         except (SlackApiError, SlackClientError, OSError):  # the table says it; Slack may lag
             logging.getLogger(__name__).warning("could not update progress of %s", run["run_id"])
+
+    def _cancel_refusal(
+        self, run: dict[str, Any], user_id: str, caller: Principal | None
+    ) -> str | None:
+        slack_user_may = user_id == run["requester"] or user_id in self._approver_ids()
+        if caller is None or user_id != caller.id:  # a Slack user, or a delegate acting for one
+            if caller is not None and (reason := delegate_refusal(caller, self.api_delegates)):
+                return reason
+            if not slack_user_may:
+                return "Only the requester or an approver may cancel this run"
+            return None
+        if run.get("started_by") == caller.id:
+            return None
+        if self.api_approvers and not caller.is_named(self.api_approvers):
+            return "You are not one of the API approvers (API_APPROVERS)"
+        return None
 
     def _approver_ids(self) -> set[str]:
         users = {a for a in self.approvers if not a.startswith("S")}

@@ -18,7 +18,10 @@ from api.handler import build_api, serve
 from tests.slack_app.conftest import AGENT_FUNCTION, SlackStack, StackFactory, make_stack
 
 __all__ = ["make_stack"]
-TOKEN = "test-api-token"
+TOKEN = "test-api-token"  # the operator's: the service that starts runs in these tests
+REVIEWER_TOKEN = "reviewer-token-0123456789"  # a second service, which decides
+DELEGATE_TOKEN = "delegate-token-0123456789"  # a bridge that decides for Slack users
+OTHER_TOKENS = {REVIEWER_TOKEN: "reviewer", DELEGATE_TOKEN: "slackbridge"}
 
 
 @dataclass
@@ -76,13 +79,17 @@ ApiFactory = Callable[..., ApiClient]
 def make_api(make_stack: StackFactory) -> ApiFactory:
     def make(script: Callable[[dict[str, Any]], Any], **overrides: Any) -> ApiClient:
         stack = make_stack(script, **overrides)
-        settings = replace(stack.agent.deps.settings, api_token=Secret(value=TOKEN))
+        settings = replace(
+            stack.agent.deps.settings, api_token=Secret(value=TOKEN), api_tokens=OTHER_TOKENS
+        )
         control = ControlPlane(
             store=Store(boto3.resource("dynamodb").Table(settings.table_name)),
             lambda_client=boto3.client("lambda"),
             agent_function=f"{AGENT_FUNCTION}:live",
             slack=WebClient(token="xoxb-test", base_url=stack.slack.api_url),
             approvers=settings.approvers,
+            api_approvers=settings.api_approvers,
+            api_delegates=settings.api_delegates,
         )
 
         def build() -> Any:

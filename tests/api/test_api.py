@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from agent.approvals.gate import approval_id_for
-from tests.api.conftest import ApiClient, ApiFactory
+from tests.api.conftest import DELEGATE_TOKEN, REVIEWER_TOKEN, ApiClient, ApiFactory
 from tests.scenarios.claude_scripts import by_turn, draft
 from tests.scenarios.harness import APPROVER, REQUESTER
 from tests.slack_app.conftest import wait_for
@@ -32,13 +34,10 @@ def test_start_decide_and_read_a_run_without_slack(make_api: ApiFactory) -> None
     assert view["pending_approvals"][0]["approval_id"] == approval_id
     assert view["pending_approvals"][0]["draft"] == "The answer."
 
-    status, decided = api.call(
-        "POST", f"/approvals/{approval_id}/decision", {"decision": "approve", "by": APPROVER}
-    )
+    path = f"/approvals/{approval_id}/decision"
+    status, decided = api.call("POST", path, {"decision": "approve"}, token=REVIEWER_TOKEN)
     assert status == 200 and decided["state"] == "decided"
-    status, again = api.call(
-        "POST", f"/approvals/{approval_id}/decision", {"decision": "approve", "by": APPROVER}
-    )
+    status, again = api.call("POST", path, {"decision": "approve"}, token=REVIEWER_TOKEN)
     assert status == 409 and "already decided" in again["error"]
 
     run = api.stack.agent.deps.store.get_run(run_id)
@@ -75,7 +74,8 @@ def test_a_decision_through_the_api_locks_the_slack_card(make_api: ApiFactory) -
     status, _ = api.call(
         "POST",
         f"/approvals/{approval_id}/decision",
-        {"decision": "reject", "by": APPROVER, "reason": "not now"},
+        {"decision": "reject", "reason": "not now"},
+        token=REVIEWER_TOKEN,
     )
     assert status == 200
     card = next(
@@ -86,26 +86,68 @@ def test_a_decision_through_the_api_locks_the_slack_card(make_api: ApiFactory) -
     assert "Rejected by" in str(card["blocks"]) and "actions" not in str(card["blocks"])
 
 
-def test_authorisation_matches_slack(make_api: ApiFactory) -> None:
+def test_the_decider_is_the_caller_never_a_name_in_the_body(make_api: ApiFactory) -> None:
     api = make_api(by_turn(draft("x")))
     _, accepted = api.call("POST", "/runs", {"task": "t", "requester": REQUESTER})
+    path = f"/approvals/{waiting_card(api, accepted['run_id'])}/decision"
+
+    status, named = api.call("POST", path, {"decision": "approve", "by": APPROVER})
+    assert status == 422 and "by" in named["error"]  # no body field says who decides
+    status, own = api.call("POST", path, {"decision": "approve"})  # the operator started it
+    assert status == 403 and "you started this run" in own["error"]
+    status, for_someone = api.call(
+        "POST", path, {"decision": "approve", "on_behalf_of": APPROVER}, token=REVIEWER_TOKEN
+    )
+    assert status == 403 and "API_DELEGATES" in for_someone["error"]
+    missing = api.call("POST", "/approvals/ap_nope/decision", {"decision": "approve"})
+    assert missing[0] == 404
+
+    assert api.call("POST", path, {"decision": "approve"}, token=REVIEWER_TOKEN)[0] == 200
+    record = api.stack.agent.deps.store.get_run(accepted["run_id"])
+    output = api.stack.output(record)  # type: ignore[arg-type]
+    assert output["decisions"][0]["decider"] == {"id": "token:reviewer", "name": "reviewer"}
+
+
+def test_api_approvers_limit_who_may_decide_through_the_api(make_api: ApiFactory) -> None:
+    api = make_api(by_turn(draft("x")), api_approvers=("slackbridge",))
+    _, accepted = api.call("POST", "/runs", {"task": "t", "requester": REQUESTER})
+    path = f"/approvals/{waiting_card(api, accepted['run_id'])}/decision"
+    status, body = api.call("POST", path, {"decision": "approve"}, token=REVIEWER_TOKEN)
+    assert status == 403 and "API_APPROVERS" in body["error"]
+    assert api.call("POST", path, {"decision": "approve"}, token=DELEGATE_TOKEN)[0] == 200
+
+
+def test_a_delegate_decides_for_a_slack_approver_and_the_card_says_via_whom(
+    make_api: ApiFactory,
+) -> None:
+    api = make_api(by_turn(draft("x")), api_delegates=("slackbridge",))
+    _, accepted = api.call(
+        "POST", "/runs", {"task": "t", "channel": CHANNEL, "requester": REQUESTER}
+    )
     approval_id = waiting_card(api, accepted["run_id"])
-    assert (
-        api.call(
-            "POST", f"/approvals/{approval_id}/decision", {"decision": "approve", "by": REQUESTER}
-        )[0]
-        == 403
+    path = f"/approvals/{approval_id}/decision"
+
+    def for_(user: str) -> tuple[int, Any]:
+        body = {"decision": "approve", "on_behalf_of": user}
+        return api.call("POST", path, body, token=DELEGATE_TOKEN)
+
+    assert for_(REQUESTER)[0] == 403  # the requester may not approve their own run
+    assert for_("UOUTSIDER")[0] == 403  # nor may someone who is not an approver
+    assert for_(APPROVER)[0] == 200
+
+    record = api.stack.agent.deps.store.get_approval(approval_id)
+    assert record is not None and record.decision is not None
+    assert record.decision["decider"] == {
+        "id": APPROVER,
+        "name": f"{APPROVER}, via slackbridge",
+        "via": "slackbridge",
+    }
+    card = next(
+        m
+        for m in api.stack.slack.thread(CHANNEL, record.thread_ts or "")
+        if m["ts"] == record.message_ts
     )
-    assert (
-        api.call(
-            "POST", f"/approvals/{approval_id}/decision", {"decision": "approve", "by": "UOTHER"}
-        )[0]
-        == 403
-    )
-    assert (
-        api.call("POST", "/approvals/ap_nope/decision", {"decision": "approve", "by": APPROVER})[0]
-        == 404
-    )
+    assert f"Approved by <@{APPROVER}>, via slackbridge at" in str(card["blocks"])
 
 
 def test_bad_input_gets_a_4xx_naming_the_problem(make_api: ApiFactory) -> None:
@@ -125,7 +167,7 @@ def test_bad_input_gets_a_4xx_naming_the_problem(make_api: ApiFactory) -> None:
     assert api.call("GET", "/runs/run-unknown")[0] == 404
     assert api.call("GET", "/runs", query={"cursor": "garbage!"})[0] == 400
     assert api.call("GET", "/runs", query={"limit": "0"})[0] == 422
-    decision = api.call("POST", "/approvals/x/decision", {"decision": "reject", "by": APPROVER})
+    decision = api.call("POST", "/approvals/x/decision", {"decision": "reject"})
     assert decision[0] == 422 and "reason" in decision[1]["error"]
 
 
@@ -149,8 +191,8 @@ def test_cancel_through_the_api(make_api: ApiFactory) -> None:
     api = make_api(by_turn(draft("x")))
     _, accepted = api.call("POST", "/runs", {"task": "t", "requester": REQUESTER})
     waiting_card(api, accepted["run_id"])
-    status, body = api.call("POST", f"/runs/{accepted['run_id']}/cancel", {"by": REQUESTER})
-    assert status == 200 and "cancelled" in body["message"]
+    status, body = api.call("POST", f"/runs/{accepted['run_id']}/cancel", token=REVIEWER_TOKEN)
+    assert status == 200 and "cancelled" in body["message"]  # any caller: no API_APPROVERS
     assert api.call("GET", f"/runs/{accepted['run_id']}")[1]["status"] == "stopped"
 
 
@@ -176,15 +218,20 @@ def test_with_iam_auth_the_callers_identity_is_recorded_with_the_decision(
     status, accepted = api.call("POST", "/runs", {"task": "t"}, token=None, iam_arn=caller)
     assert status == 202
     approval_id = waiting_card(api, accepted["run_id"])
-    body = {"decision": "approve", "by": APPROVER}
-    assert (
-        api.call("POST", f"/approvals/{approval_id}/decision", body, token=None, iam_arn=caller)[0]
-        == 200
-    )
-    path = f"/runs/{accepted['run_id']}"
+    path = f"/approvals/{approval_id}/decision"
+    body = {"decision": "approve"}
+    own = api.call("POST", path, body, token=None, iam_arn=caller)
+    assert own[0] == 403 and "you started this run" in own[1]["error"]
+    reviewer = "arn:aws:sts::123456789012:assumed-role/ReleaseReviewers/ada@example.com"
+    assert api.call("POST", path, body, token=None, iam_arn=reviewer)[0] == 200
     view = wait_for(
-        lambda: (v := api.call("GET", path, token=None, iam_arn=caller)[1])["decisions"] and v,
+        lambda: (
+            (v := api.call("GET", f"/runs/{accepted['run_id']}", token=None, iam_arn=caller)[1])[
+                "decisions"
+            ]
+            and v
+        ),
         "the decision on the run",
     )
     assert view["requester"] == caller
-    assert view["decisions"][0]["decider"] == {"id": APPROVER, "name": caller}
+    assert view["decisions"][0]["decider"] == {"id": reviewer, "name": "ReleaseReviewers"}

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from tests.api.conftest import ApiFactory
+from tests.api.conftest import REVIEWER_TOKEN, ApiFactory
 from tests.api.test_api import waiting_card
 from tests.scenarios.claude_scripts import by_turn, calls, draft, tool_use
-from tests.scenarios.harness import APPROVER, REQUESTER
+from tests.scenarios.harness import REQUESTER
 
 CHANNEL = "CGENERAL"
 
@@ -50,10 +50,10 @@ def test_a_budget_card_takes_only_continue_or_stop(make_api: ApiFactory) -> None
     _, accepted = api.call("POST", "/runs", {"task": "t", "budget_usd": 0.0001})
     approval_id = waiting_card(api, accepted["run_id"], gate="budget-1")
     path = f"/approvals/{approval_id}/decision"
-    edit = {"decision": "edit", "by": APPROVER, "text": "spend less"}
-    revise = {"decision": "revise", "by": APPROVER, "feedback": "spend less"}
+    edit = {"decision": "edit", "text": "spend less"}
+    revise = {"decision": "revise", "feedback": "spend less"}
     for refused in (edit, revise):
-        status, body = api.call("POST", path, refused)
+        status, body = api.call("POST", path, refused, token=REVIEWER_TOKEN)
         assert status == 403 and "only continue" in body["error"]
-    status, body = api.call("POST", path, {"decision": "approve", "by": APPROVER})
+    status, body = api.call("POST", path, {"decision": "approve"}, token=REVIEWER_TOKEN)
     assert status == 200 and body["state"] == "decided"

@@ -113,9 +113,12 @@ class DevProcess:
             raw = err.read()
             return err.code, json.loads(raw) if raw else None
 
-    def api(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        """The HTTP API, with the bearer token ``signoff dev`` made for this data dir."""
-        token = json.loads((self.data_dir / "secrets.json").read_text())["api_token"]
+    def api(
+        self, method: str, path: str, body: Any = None, *, as_: str = "api_token"
+    ) -> tuple[int, Any]:
+        """The HTTP API, with a bearer token ``signoff dev`` made for this data dir (the
+        operator's, or ``as_="reviewer_token"``)."""
+        token = json.loads((self.data_dir / "secrets.json").read_text())[as_]
         return self.request(method, path, body, {"authorization": f"Bearer {token}"})
 
     # The local Slack, as the page uses it ---------------------------------------------------

@@ -134,9 +134,10 @@ def test_the_http_api_answers_with_the_local_token_only(dev: DevProcess) -> None
     run = wait_for(waiting, "the run to wait for approval", timeout=WAIT)
     assert run["status"] == "waiting_for_approval"
     approval_id = run["pending_approvals"][0]["approval_id"]
-    status, body = dev.api(
-        "POST", f"/approvals/{approval_id}/decision", {"decision": "approve", "by": "UBOB"}
-    )
+    path = f"/approvals/{approval_id}/decision"
+    status, body = dev.api("POST", path, {"decision": "approve"})
+    assert status == 403 and "you started this run" in body["error"]  # the operator started it
+    status, body = dev.api("POST", path, {"decision": "approve"}, as_="reviewer_token")
     assert status == 200, body
     done = wait_for(
         lambda: (r := dev.api("GET", f"/runs/{run_id}")[1]) and r["status"] == "succeeded" and r,

@@ -63,7 +63,7 @@ def test_what_the_app_posts_is_kept_across_a_restart(tmp_path: Path) -> None:
 
 
 def test_dev_points_handlers_at_local_parts_but_keeps_what_is_set() -> None:
-    secrets = LocalSecrets("signing", "xoxb-local-x", "api-token")
+    secrets = LocalSecrets("signing", "xoxb-local-x", "api-token", "reviewer-token-0123456789")
     env = local_environment(
         {"SLACK_BOT_TOKEN": "xoxb-mine"},
         public_url="http://127.0.0.1:3000",
@@ -72,12 +72,13 @@ def test_dev_points_handlers_at_local_parts_but_keeps_what_is_set() -> None:
     )
     assert env["SLACK_API_URL"] == "http://127.0.0.1:3000/api/"
     assert env["SIGNOFF_API_TOKEN"] == "api-token"
+    assert env["SIGNOFF_API_TOKENS"] == "reviewer-token-0123456789=reviewer"
     assert env["APPROVERS"] == "UBOB"
     assert "SLACK_BOT_TOKEN" not in env  # already set: kept
 
 
 def test_another_slack_gets_no_local_slack_settings() -> None:
-    secrets = LocalSecrets("signing", "xoxb-local-x", "api-token")
+    secrets = LocalSecrets("signing", "xoxb-local-x", "api-token", "reviewer-token-0123456789")
     env = local_environment(
         {}, public_url="http://127.0.0.1:3000", local_secrets=secrets, local_slack=False
     )
