@@ -76,6 +76,7 @@ class RunProgress:
     offline_model: bool = False
     cancelled_by: str | None = None
     cancelled_at: str | None = None
+    status: str = "running"  # agent.status's word for the run
 
 
 def _tool_line(tool: ToolProgress) -> str:
@@ -86,7 +87,9 @@ def _tool_line(tool: ToolProgress) -> str:
 
 def progress_message(progress: RunProgress, *, status_hint: str) -> Message:
     """The run's progress: task, turn and phase, and each tool call's state."""
-    phase = PHASE_TEXT[progress.phase]
+    # While it runs, what it is doing; once it waits or ends, the status every surface uses.
+    ended = progress.status not in ("running", "queued")
+    phase = progress.status.replace("_", " ") if ended else PHASE_TEXT[progress.phase]
     of_turns = f" of {progress.max_turns}" if progress.max_turns else ""
     turn = f"Turn {progress.turn}{of_turns} · {phase}"
     blocks: list[Block] = [section(f"*{fit(one_line(progress.task), 200)}*\n{turn}")]

@@ -14,6 +14,7 @@ from typing import Any
 from agent.deps import AgentDeps
 from agent.messages import RunProgress, ToolProgress, progress_message
 from agent.models import RunInfo
+from agent.status import status_of
 
 _logger = logging.getLogger(__name__)
 # Tool steps of one turn run in threads of one invocation: keep their updates in order.
@@ -90,4 +91,5 @@ def progress_of(record: dict[str, Any]) -> RunProgress:
         offline_model=bool(record.get("offline_model")),
         cancelled_by=record.get("cancelled_by"),
         cancelled_at=record.get("cancelled_at"),
+        status=status_of(record),
     )

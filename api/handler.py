@@ -30,6 +30,7 @@ from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from agent.approvals.decisions import DECISION_ADAPTER, Decision
+from agent.clock import now_iso
 from agent.config import Settings
 from agent.control.completions import Accepted, JobCompletions, JobReport
 from agent.control.completions import Refused as JobRefused
@@ -39,6 +40,7 @@ from agent.control.runs import (
     Closed,
     ControlPlane,
     Decided,
+    Invalid,
     Refused,
     RunConflict,
     RunNotFound,
@@ -46,6 +48,7 @@ from agent.control.runs import (
 from agent.control.usage import DEFAULT_DAYS, MAX_DAYS, since, summarise
 from agent.models import SLACK_ID, RunRequest, describe_validation_error
 from agent.secrets import with_secrets
+from agent.status import ended_abnormally, status_of, unknown_status
 from api.models import (
     ApprovalView,
     CancelBody,
@@ -56,7 +59,6 @@ from api.models import (
     JobCompletion,
     RunAccepted,
     RunPage,
-    RunStatus,
     RunSummary,
     RunView,
     StartRun,
@@ -66,13 +68,6 @@ from api.models import (
 
 MAX_BODY_BYTES = 64 * 1024
 CALLBACKS_PREFIX = "/callbacks/"  # authorised by the token in the path
-EXECUTION_STATUS: dict[str, RunStatus] = {
-    "RUNNING": "running",
-    "SUCCEEDED": "succeeded",
-    "FAILED": "failed",
-    "STOPPED": "stopped",
-    "TIMED_OUT": "timed_out",
-}
 
 
 class ApiError(Exception):
@@ -115,11 +110,14 @@ def build_api(settings: Settings, control: ControlPlane) -> APIGatewayHttpResolv
             budget_usd=body.budget_usd,
             budget_tokens=body.budget_tokens,
         )
+        if existing is None:  # readable at once, before the run's first step has run
+            control.store.ensure_run(queued_run(request))
         try:
             control.start_run(request)
         except RunConflict as err:
             raise ApiError(409, str(err)) from None
-        accepted = RunAccepted(run_id=run_id, status="running")
+        stored = control.store.get_run(run_id) or {}
+        accepted = RunAccepted(run_id=run_id, status=status_of(stored))
         return Response(202, "application/json", accepted.model_dump_json())
 
     @app.get("/runs/<run_id>")
@@ -133,10 +131,18 @@ def build_api(settings: Settings, control: ControlPlane) -> APIGatewayHttpResolv
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
         cursor: Annotated[str | None, Query(max_length=2048)] = None,
     ) -> RunPage:
+        if status is not None and (problem := unknown_status(status)) is not None:
+            raise ApiError(400, problem)
+        # Waiting for approval is a running run at a gate: filter on the stored word, then look.
+        stored = "running" if status == "waiting_for_approval" else status
         runs, after = control.store.list_runs(
-            requester=requester, status=status, limit=limit, cursor=_decode_cursor(cursor)
+            requester=requester, status=stored, limit=limit, cursor=_decode_cursor(cursor)
         )
-        summaries = [RunSummary.model_validate(run, from_attributes=False) for run in runs]
+        summaries = [
+            RunSummary.model_validate({**run, "status": status_of(run)}, from_attributes=False)
+            for run in runs
+            if status is None or status_of(run) == status
+        ]
         return RunPage(runs=summaries, cursor=_encode_cursor(after))
 
     @app.get("/usage")
@@ -171,6 +177,8 @@ def build_api(settings: Settings, control: ControlPlane) -> APIGatewayHttpResolv
                 raise ApiError(403, reason)
             case Closed(reason=reason):
                 raise ApiError(404 if "does not exist" in reason else 409, reason)
+            case Invalid(reason=reason):
+                raise ApiError(422, reason)
 
     jobs = JobCompletions(control.store, control.lambda_client, control.lease_seconds)
 
@@ -219,6 +227,20 @@ def run_id_for(idempotency_key: str) -> str:
     return "api-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
 
 
+def queued_run(request: RunRequest) -> dict[str, Any]:
+    """The record of a run the API accepted, before its durable execution opens it."""
+    return {
+        "run_id": request.run_id,
+        "task": request.task,
+        "requester": request.requester,
+        "source": request.source,
+        "channel": request.channel,
+        "status": "queued",
+        "created_at": now_iso(),
+        "started_by": request.started_by,
+    }
+
+
 def run_view(control: ControlPlane, run_id: str) -> RunView:
     """A run as the API shows it: live status, waiting approvals, decisions, result."""
     run = control.store.get_run(run_id)
@@ -233,7 +255,10 @@ def run_view(control: ControlPlane, run_id: str) -> RunView:
         if r.state in ("pending", "claimed")
     ]
     decisions = [r.decision for r in gates if r.decision]
-    status = EXECUTION_STATUS.get(str(execution.get("Status")), "running")
+    execution_status = str(execution.get("Status"))
+    if (ended := ended_abnormally(run, execution_status)) is not None:
+        run = control.store.update_run(run_id, status=ended, finished_at=now_iso())
+    status = status_of(run, execution_status=execution_status)
     if status == "running" and pending:
         status = "waiting_for_approval"
     return RunView(
@@ -360,6 +385,7 @@ def _api() -> APIGatewayHttpResolver:
 
     from agent.deps import build_slack_client
     from agent.storage.store import Store
+    from agent.tools import default_registry
 
     settings = Settings.from_env(with_secrets(os.environ))
     session = boto3.session.Session(region_name=settings.aws_region)
@@ -373,6 +399,7 @@ def _api() -> APIGatewayHttpResolver:
         lease_seconds=settings.claim_lease_seconds,
         api_approvers=settings.api_approvers,
         api_delegates=settings.api_delegates,
+        tools=default_registry(),
     )
     return build_api(settings, control)
 

@@ -8,10 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent.approvals.decisions import MAX_FEEDBACK, MAX_TEXT
 from agent.models import SLACK_ID, SLACK_USER, ApprovalKind, ApprovalState
-
-RunStatus = Literal[
-    "running", "waiting_for_approval", "succeeded", "failed", "stopped", "timed_out"
-]
+from agent.status import RunStatus
 
 
 class _Strict(BaseModel):
@@ -110,7 +107,7 @@ class RunView(BaseModel):
 
 class RunSummary(BaseModel):
     run_id: str
-    status: str
+    status: RunStatus
     task: str
     requester: str
     created_at: str | None = None

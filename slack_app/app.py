@@ -57,6 +57,7 @@ def build_app(
             approvers=settings.approvers,
             group_members=groups,
             lease_seconds=settings.claim_lease_seconds,
+            tools=tools or default_registry(),
         )
 
     app.middleware(refuse_what_slack_never_sends)

@@ -25,12 +25,14 @@ from agent.control.runs import (
     CancelRefused,
     Closed,
     ControlPlane,
+    Invalid,
     Refused,
     RunConflict,
     RunNotFound,
 )
 from agent.models import ApprovalRecord, RunRequest
 from agent.mrkdwn import escape, mention
+from agent.status import OPEN_STATUSES, status_of
 from agent.storage.slack_messages import post_or_update
 from agent.tools import ToolRegistry
 from slack_app import commands, modals
@@ -158,7 +160,8 @@ def _run_line(run: dict[str, Any]) -> str:
     note = f" · {escape(str(run['note']))}" if run.get("note") else ""
     task = escape(str(run.get("task", ""))[:80])
     turn = int(run.get("turn", 0)) + 1
-    return f"`{run['run_id']}` *{run.get('status', '?')}* (turn {turn}) {task}{note}"
+    shown = status_of(run).replace("_", " ")
+    return f"`{run['run_id']}` *{shown}* (turn {turn}) {task}{note}"
 
 
 def _usage_text(plane: ControlPlane, user: str, channel: str, target: str | None, days: int) -> str:
@@ -188,7 +191,7 @@ def _usage_scopes(
 
 
 def _pending_text(plane: ControlPlane, user: str) -> str:
-    mine = [r for r in plane.store.runs_of(user, limit=20) if r.get("status") == "running"]
+    mine = [r for r in plane.store.runs_of(user, limit=20) if status_of(r) in OPEN_STATUSES]
     waiting = [
         a
         for a in plane.store.pending_approvals()
@@ -342,13 +345,19 @@ def _decide(
     trigger = body.get("trigger_id")
     click = f"click:{trigger}:{decision.decider.id}" if trigger else None
     outcome = plane.decide(approval_id, decision, claim_owner=click)
-    if isinstance(outcome, Closed) or (isinstance(outcome, Refused) and tell_refusals):
+    if isinstance(outcome, Closed | Invalid) or (isinstance(outcome, Refused) and tell_refusals):
         _tell(client, body, _explain(outcome))
 
 
-def _explain(outcome: Refused | Closed) -> str:
-    prefix = "You can't decide on this" if isinstance(outcome, Refused) else "Nothing to do"
-    return f"{prefix}: {outcome.reason}."
+def _explain(outcome: Refused | Closed | Invalid) -> str:
+    match outcome:
+        case Refused():
+            prefix = "You can't decide on this"
+        case Invalid():
+            prefix = "That edit can't be used"
+        case Closed():
+            prefix = "Nothing to do"
+    return f"{prefix}: {escape(outcome.reason)}."
 
 
 def _tell(client: WebClient, body: dict[str, Any], text: str) -> None:

@@ -10,7 +10,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel
 from slack_sdk.models.blocks import InputBlock, PlainTextInputElement, SectionBlock
 from slack_sdk.models.views import View
 
@@ -18,6 +17,7 @@ from agent.approvals.decisions import MAX_FEEDBACK
 from agent.errors import ToolInputError
 from agent.models import ApprovalRecord
 from agent.tools import ToolRegistry
+from agent.tools.edits import checked_edit
 
 EDIT_VIEW = "signoff_edit"
 REVISE_VIEW = "signoff_revise"
@@ -114,14 +114,11 @@ def _arguments(
         return {FIELD_BLOCK: f"Not valid JSON: {err.msg} (line {err.lineno})."}
     if not isinstance(arguments, dict):
         return {FIELD_BLOCK: "The arguments must be a JSON object."}
-    tool = tools.get(record.tool_name or "")
-    if tool is not None:
-        try:
-            parsed: BaseModel = tool.parse_args(arguments)
-        except ToolInputError as err:
-            return {FIELD_BLOCK: str(err)[:500]}
-        arguments = parsed.model_dump(mode="json", exclude_unset=True)
-    return Submission(kind="edit", approval_id=record.approval_id, value=arguments)
+    try:
+        edited = checked_edit(tools, record.tool_name or "", arguments)
+    except ToolInputError as err:
+        return {FIELD_BLOCK: str(err)[:500]}
+    return Submission(kind="edit", approval_id=record.approval_id, value=edited)
 
 
 def _field(view: dict[str, Any]) -> str:

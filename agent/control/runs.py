@@ -26,11 +26,13 @@ from agent.approvals.authz import approver_groups, refusal_reason
 from agent.approvals.card_updates import show_on_card
 from agent.approvals.decisions import Decision, Edit, Revise, decision_to_json, parse_decision
 from agent.control.principals import Principal, decider_refusal, delegate_refusal
-from agent.errors import SignoffError
+from agent.errors import SignoffError, ToolInputError
 from agent.models import ApprovalRecord, RunRequest
 from agent.mrkdwn import Message
 from agent.storage.store import Claim, Store
 from agent.telemetry import CALLBACK_SEND_FAILURES, CONTROL_SERVICE, COUNT, SECONDS, emit
+from agent.tools.edits import checked_edit
+from agent.tools.registry import ToolRegistry
 
 CLAIM_LEASE_SECONDS = 30
 
@@ -73,7 +75,14 @@ class Closed:
     reason: str
 
 
-DecideOutcome = Decided | Refused | Closed
+@dataclass(frozen=True)
+class Invalid:
+    """The decision cannot be taken as given (an edit the tool refuses); says what to fix."""
+
+    reason: str
+
+
+DecideOutcome = Decided | Refused | Closed | Invalid
 Refusal = Callable[[ApprovalRecord], str | None]
 GroupMembers = Callable[[str], list[str]]
 
@@ -96,6 +105,7 @@ class ControlPlane:
     lease_seconds: int = CLAIM_LEASE_SECONDS
     api_approvers: tuple[str, ...] = ()
     api_delegates: tuple[str, ...] = ()
+    tools: ToolRegistry | None = None  # to check edited tool arguments before a claim
 
     # Starting ------------------------------------------------------------------------------
     def start_run(self, request: RunRequest) -> StartedRun:
@@ -204,6 +214,12 @@ class ControlPlane:
         problem = _unfit(record, decision)
         if problem is not None:
             return Refused(problem)
+        if isinstance(decision, Edit) and decision.arguments is not None and self.tools:
+            try:
+                edited = checked_edit(self.tools, record.tool_name or "", decision.arguments)
+            except ToolInputError as err:
+                return Invalid(str(err))
+            decision = decision.model_copy(update={"arguments": edited})
         owner = claim_owner or uuid.uuid4().hex
         claimed = self.store.claim_approval(
             approval_id,

@@ -82,12 +82,15 @@ class Store:
 
     # Runs ---------------------------------------------------------------------------------
     def ensure_run(self, run: dict[str, Any]) -> dict[str, Any]:
-        """Create the run record unless it exists; return the stored record either way."""
+        """Create the run record unless it exists (a ``queued`` record the API saved when it
+        accepted the run is completed); return the stored record either way."""
         indexed = {"gsi_requester": run["requester"], "gsi_channel": run.get("channel")}
         try:
             self.table.put_item(
                 Item={**run_key(run["run_id"]), **_clean({**run, **indexed})},
-                ConditionExpression="attribute_not_exists(pk)",
+                ConditionExpression="attribute_not_exists(pk) OR #s = :queued",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":queued": "queued"},
             )
             return run
         except ClientError as err:

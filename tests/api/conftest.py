@@ -90,6 +90,7 @@ def make_api(make_stack: StackFactory) -> ApiFactory:
             approvers=settings.approvers,
             api_approvers=settings.api_approvers,
             api_delegates=settings.api_delegates,
+            tools=stack.agent.deps.tools,
         )
 
         def build() -> Any:

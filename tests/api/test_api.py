@@ -8,7 +8,7 @@ import pytest
 
 from agent.approvals.gate import approval_id_for
 from tests.api.conftest import DELEGATE_TOKEN, REVIEWER_TOKEN, ApiClient, ApiFactory
-from tests.scenarios.claude_scripts import by_turn, draft
+from tests.scenarios.claude_scripts import by_turn, calls, draft, tool_use
 from tests.scenarios.harness import APPROVER, REQUESTER
 from tests.slack_app.conftest import wait_for
 
@@ -25,7 +25,7 @@ def waiting_card(api: ApiClient, run_id: str, gate: str = "review-0") -> str:
 def test_start_decide_and_read_a_run_without_slack(make_api: ApiFactory) -> None:
     api = make_api(by_turn(draft("The answer.")))
     status, accepted = api.call("POST", "/runs", {"task": "answer", "requester": REQUESTER})
-    assert status == 202 and accepted["status"] == "running"
+    assert status == 202 and accepted["status"] == "queued"
     run_id = accepted["run_id"]
     approval_id = waiting_card(api, run_id)
 
@@ -43,7 +43,7 @@ def test_start_decide_and_read_a_run_without_slack(make_api: ApiFactory) -> None
     run = api.stack.agent.deps.store.get_run(run_id)
     assert api.stack.output(run)["status"] == "delivered"  # type: ignore[arg-type]
     status, view = api.call("GET", f"/runs/{run_id}")
-    assert view["status"] == "succeeded" and view["result"] == "The answer."
+    assert view["status"] == "delivered" and view["result"] == "The answer."
     assert [d["decision"] for d in view["decisions"]] == ["approve"]
     assert view["usage"]["output_tokens"] > 0
     assert view["cost_usd"] > 0
@@ -193,7 +193,7 @@ def test_cancel_through_the_api(make_api: ApiFactory) -> None:
     waiting_card(api, accepted["run_id"])
     status, body = api.call("POST", f"/runs/{accepted['run_id']}/cancel", token=REVIEWER_TOKEN)
     assert status == 200 and "cancelled" in body["message"]  # any caller: no API_APPROVERS
-    assert api.call("GET", f"/runs/{accepted['run_id']}")[1]["status"] == "stopped"
+    assert api.call("GET", f"/runs/{accepted['run_id']}")[1]["status"] == "cancelled"
 
 
 def test_openapi_document_describes_every_route(make_api: ApiFactory) -> None:
@@ -235,3 +235,60 @@ def test_with_iam_auth_the_callers_identity_is_recorded_with_the_decision(
     )
     assert view["requester"] == caller
     assert view["decisions"][0]["decider"] == {"id": reviewer, "name": "ReleaseReviewers"}
+
+
+def test_edited_tool_arguments_are_checked_before_anything_is_claimed(
+    make_api: ApiFactory,
+) -> None:
+    post = tool_use("t_post", "post_slack_message", channel="CANNOUNCE", text="We ship today")
+    api = make_api(by_turn(calls(post), draft("Posted.")))
+    _, accepted = api.call("POST", "/runs", {"task": "t", "requester": REQUESTER})
+    approval_id = waiting_card(api, accepted["run_id"], gate="approve-0-0")
+    path = f"/approvals/{approval_id}/decision"
+
+    bad = {"decision": "edit", "arguments": {"channel": "CANNOUNCE", "text": 42}}
+    status, body = api.call("POST", path, bad, token=REVIEWER_TOKEN)
+    assert status == 422 and "text" in body["error"]
+    record = api.stack.agent.deps.store.get_approval(approval_id)
+    assert record is not None and record.state == "pending"  # nothing was claimed
+
+    good = {"decision": "edit", "arguments": {"channel": "CANNOUNCE", "text": "We ship Monday"}}
+    assert api.call("POST", path, good, token=REVIEWER_TOKEN)[0] == 200
+    posted = wait_for(lambda: api.stack.slack.messages("CANNOUNCE"), "the edited post")
+    assert [m["text"] for m in posted] == ["We ship Monday"]
+
+
+def test_every_surface_uses_one_status_vocabulary(make_api: ApiFactory) -> None:
+    api = make_api(by_turn(draft("Draft.")))
+    status, accepted = api.call("POST", "/runs", {"task": "t", "requester": REQUESTER})
+    run_id = accepted["run_id"]
+    assert status == 202 and accepted["status"] in ("queued", "running")
+    status, view = api.call("GET", f"/runs/{run_id}")  # readable as soon as it was accepted
+    assert status == 200 and view["status"] in ("queued", "running", "waiting_for_approval")
+
+    approval_id = waiting_card(api, run_id)
+    waiting = wait_for(
+        lambda: (
+            (v := api.call("GET", f"/runs/{run_id}")[1])["status"] == "waiting_for_approval" and v
+        ),
+        "waiting for approval",
+    )
+    assert waiting["pending_approvals"][0]["approval_id"] == approval_id
+    listed = api.call("GET", "/runs", query={"requester": REQUESTER})[1]["runs"]
+    assert [r["status"] for r in listed] == ["waiting_for_approval"]
+
+    reject = {"decision": "reject", "reason": "wrong audience"}
+    assert (
+        api.call("POST", f"/approvals/{approval_id}/decision", reject, token=REVIEWER_TOKEN)[0]
+        == 200
+    )
+    ended = wait_for(
+        lambda: (v := api.call("GET", f"/runs/{run_id}")[1])["status"] == "rejected" and v,
+        "the rejected run",
+    )
+    assert ended["status"] == "rejected"  # never "succeeded": nothing was delivered
+    by_status = api.call("GET", "/runs", query={"status": "rejected"})[1]["runs"]
+    assert [r["run_id"] for r in by_status] == [run_id]
+    for unknown in ("succeeded", "bogus"):
+        status, body = api.call("GET", "/runs", query={"status": unknown})
+        assert status == 400 and "waiting_for_approval" in body["error"]

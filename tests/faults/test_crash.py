@@ -241,7 +241,7 @@ def start(stack: CrashStack, approver: Approver, *runs: Run) -> None:
 
 def finished(stack: CrashStack, run: Run) -> bool:
     view = stack.run_view(run)
-    return bool(view and view["status"] == "succeeded" and delivered(stack.slack, run))
+    return bool(view and view["status"] == "delivered" and delivered(stack.slack, run))
 
 
 def posts_in(
@@ -302,7 +302,7 @@ def test_every_kill_landed_inside_the_step_it_was_meant_for(crashes: Crashes) ->
 
 def test_the_uninterrupted_run_delivers_the_approved_draft(crashes: Crashes) -> None:
     reference = crashes.reference
-    assert reference["status"] == "succeeded"
+    assert reference["status"] == "delivered"
     assert reference["result"] == "<task>: the team knows."
     assert reference["delivered"] == ["<task>: the team knows."]
     assert reference["tool_posts"] == ["Heads-up from <task>"]

@@ -140,7 +140,7 @@ def test_the_http_api_answers_with_the_local_token_only(dev: DevProcess) -> None
     status, body = dev.api("POST", path, {"decision": "approve"}, as_="reviewer_token")
     assert status == 200, body
     done = wait_for(
-        lambda: (r := dev.api("GET", f"/runs/{run_id}")[1]) and r["status"] == "succeeded" and r,
+        lambda: (r := dev.api("GET", f"/runs/{run_id}")[1]) and r["status"] == "delivered" and r,
         "the run to succeed",
         timeout=WAIT,
     )

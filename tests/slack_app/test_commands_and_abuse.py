@@ -49,7 +49,7 @@ def test_status_and_pending_show_runs_and_what_waits_on_the_caller(
         lambda: any(run["run_id"] in text for text in stack.ephemerals_to(REQUESTER)),
         "status answer",
     )
-    assert "running" in stack.ephemerals_to(REQUESTER)[-1]
+    assert "waiting for approval" in stack.ephemerals_to(REQUESTER)[-1]
 
     stack.command("pending", user=APPROVER, channel=CHANNEL)
     wait_for(
