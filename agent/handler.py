@@ -26,6 +26,7 @@ from agent.approvals.gate import (
     GATE_OPERATIONS,
     Expired,
     Gate,
+    NoDecider,
     approval_id_for,
     request_approval,
 )
@@ -128,7 +129,7 @@ def review_draft(
     outcome = request_approval(context, deps, run, gate)
     state.count(GATE_OPERATIONS)
     state.last_review_id = approval_id_for(run.execution_arn, gate.name)
-    if not isinstance(outcome, Expired):
+    if not isinstance(outcome, Expired | NoDecider):
         state.decisions.append(decision_to_json(outcome))
     match outcome:
         case Approve() | Edit():
@@ -152,6 +153,9 @@ def review_draft(
             )
         case Expired(at=at):
             return end_run(context, deps, run, state, "expired", f"the approval expired at {at}")
+        case NoDecider(reason=reason):
+            note = f"nobody can approve the answer: {reason}"
+            return end_run(context, deps, run, state, "no_approver", note)
         case unexpected:
             assert_never(unexpected)
 
@@ -175,7 +179,7 @@ def ask_to_continue(
     )
     outcome = request_approval(context, deps, run, gate)
     state.count(GATE_OPERATIONS)
-    if not isinstance(outcome, Expired):
+    if not isinstance(outcome, Expired | NoDecider):
         state.decisions.append(decision_to_json(outcome))
     stopped = f"stopped at its budget ({describe_budget(cap)})"
     match outcome:
@@ -187,6 +191,9 @@ def ask_to_continue(
             return end_run(context, deps, run, state, "budget_exhausted", note)
         case Expired(at=at):
             note = f"{stopped}: nobody said go on before {at}"
+            return end_run(context, deps, run, state, "budget_exhausted", note)
+        case NoDecider(reason=reason):
+            note = f"{stopped}: nobody can approve going on: {reason}"
             return end_run(context, deps, run, state, "budget_exhausted", note)
         case unexpected:
             assert_never(unexpected)

@@ -152,3 +152,9 @@ def ended_message(*, run_id: str, reason: str) -> Message:
         context(f"Run `{fit(run_id, 64)}`"),
     ]
     return message(f"Run {fit(run_id, 64)} ended: {shown}", blocks)
+
+
+def nobody_can_decide_message(*, title: str, reason: str) -> Message:
+    """A gate that ended at once: nobody but the requester may decide it."""
+    shown = f":no_entry: Nobody can approve {fit(one_line(title), 200)}: {fit(reason, 1000)}."
+    return message(shown, [section(shown)])

@@ -17,6 +17,7 @@ RunStatus = Literal[
     "delivered",  # an approved answer was posted
     "rejected",
     "expired",  # nobody decided in time
+    "no_approver",  # nobody but the requester may decide the answer
     "cancelled",
     "budget_exhausted",
     "turn_limit",

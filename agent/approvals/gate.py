@@ -14,10 +14,18 @@ from typing import Any
 
 from aws_durable_execution_sdk_python import DurableContext
 from aws_durable_execution_sdk_python.config import Duration, WaitForCallbackConfig
-from aws_durable_execution_sdk_python.exceptions import CallbackTimeoutError
-from aws_durable_execution_sdk_python.retries import RetryStrategyConfig, create_retry_strategy
+from aws_durable_execution_sdk_python.exceptions import (
+    CallbackSubmitterError,
+    CallbackTimeoutError,
+)
+from aws_durable_execution_sdk_python.retries import (
+    RetryDecision,
+    RetryStrategyConfig,
+    create_retry_strategy,
+)
+from slack_sdk.errors import SlackApiError, SlackClientError
 
-from agent import progress
+from agent import messages, progress
 from agent.approvals import cards
 from agent.approvals.card_updates import show_on_card
 from agent.approvals.decisions import Decision, decision_to_json, parse_decision
@@ -64,7 +72,28 @@ class Expired:
     at: str
 
 
-GateOutcome = Decision | Expired
+@dataclass(frozen=True)
+class NoDecider:
+    """Nobody but the requester could ever decide this gate: it ended at once, saying why."""
+
+    reason: str
+
+
+GateOutcome = Decision | Expired | NoDecider
+
+
+class NobodyCanDecide(Exception):
+    """Raised by the submitter, before any card is posted: no eligible person exists."""
+
+
+# The submitter's failure reaches the run only as a message (on replay too): this marks it.
+_NOBODY = "Nobody can decide: "
+
+
+def _submitter_retry(error: Exception, attempt: int) -> RetryDecision:
+    if isinstance(error, NobodyCanDecide):  # asking again will not find anyone
+        return RetryDecision.no_retry()
+    return _SUBMITTER_RETRY(error, attempt)
 
 
 def approval_id_for(execution_arn: str, gate_name: str) -> str:
@@ -81,7 +110,7 @@ def request_approval(
     config = WaitForCallbackConfig(
         timeout=Duration.from_seconds(timeout),
         serdes=COMPACT_JSON,
-        retry_strategy=_SUBMITTER_RETRY,
+        retry_strategy=_submitter_retry,
     )
 
     def submit(callback_id: str, _: Any) -> None:
@@ -96,6 +125,12 @@ def request_approval(
             lambda _: expire_gate(deps, approval_id), name=f"{gate.name}-expired"
         )
         return Expired(on_timeout=gate.policy.on_timeout, at=expired_at)
+    except CallbackSubmitterError as err:
+        if not str(err.message or "").startswith(_NOBODY):
+            raise
+        reason = str(err.message).removeprefix(_NOBODY)
+        context.step(lambda _: tell_nobody(deps, run, gate, reason), name=f"{gate.name}-nobody")
+        return NoDecider(reason=reason)
     decision = parse_decision(payload)
     context.step(lambda _: settle_gate(deps, approval_id, decision), name=f"{gate.name}-settled")
     return decision
@@ -138,6 +173,9 @@ def open_gate(
         offline_model=deps.offline_model,
         spending=gate.spending,
     )
+    reason = _nobody_can_decide(deps, record)
+    if reason is not None:
+        raise NobodyCanDecide(_NOBODY + reason)
     deps.store.link_approval(run.run_id, approval_id)  # first, so the run lists it once it exists
     stored = deps.store.create_approval(record, callback_id=callback_id)
     if stored is record:  # the first attempt, not a retried submitter
@@ -159,6 +197,47 @@ def open_gate(
         supersede_gate(deps, gate.supersedes, by_round=gate.round)
     _show_waiting(deps, run, gate)
     return stored
+
+
+def _nobody_can_decide(deps: AgentDeps, record: ApprovalRecord) -> str | None:
+    """Why nobody but the requester may decide ``record``, or None when someone may."""
+    if not record.approvers or record.allow_self_approval:
+        return None  # any member but the requester, or the requester too
+    eligible = {a for a in record.approvers if not a.startswith("S")}
+    for group in (a for a in record.approvers if a.startswith("S")):
+        members = _group_members(deps, group)
+        if members is None:
+            return None  # the group could not be read: someone in it may decide
+        eligible.update(members)
+    if eligible - {record.requester}:
+        return None
+    who = ", ".join(record.approvers)
+    return f"the only people who may approve ({who}) include no one but the requester"
+
+
+def _group_members(deps: AgentDeps, group: str) -> list[str] | None:
+    if deps.slack is None:
+        return None
+    try:
+        return [str(u) for u in deps.slack.usergroups_users_list(usergroup=group)["users"]]
+    except (SlackApiError, SlackClientError, OSError, KeyError):
+        return None
+
+
+def tell_nobody(deps: AgentDeps, run: RunInfo, gate: Gate, reason: str) -> None:
+    """Say in the run's thread that the gate ended at once, and why."""
+    if deps.slack is None or run.channel is None:
+        return
+    message = messages.nobody_can_decide_message(title=gate.title, reason=reason)
+    key = f"{approval_id_for(run.execution_arn, gate.name)}-nobody"
+    post_or_update(
+        deps.slack,
+        channel=run.channel,
+        message=message,
+        key=key,
+        thread_ts=run.thread_ts,
+        maybe_posted=True,
+    )
 
 
 def _show_waiting(deps: AgentDeps, run: RunInfo, gate: Gate) -> None:

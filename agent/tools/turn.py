@@ -23,7 +23,14 @@ from aws_durable_execution_sdk_python.config import (
 from aws_durable_execution_sdk_python.retries import RetryStrategyConfig, create_retry_strategy
 
 from agent.approvals.decisions import Approve, Edit, Reject, Revise, decision_to_json
-from agent.approvals.gate import GATE_OPERATIONS, Expired, Gate, GateOutcome, request_approval
+from agent.approvals.gate import (
+    GATE_OPERATIONS,
+    Expired,
+    Gate,
+    GateOutcome,
+    NoDecider,
+    request_approval,
+)
 from agent.deps import AgentDeps
 from agent.errors import ToolInputError
 from agent.model.prompts import load_prompt
@@ -121,7 +128,8 @@ def run_tool_call(
             return {**refusal, "operations": GATE_OPERATIONS}
         if isinstance(reviewed, Edit) and reviewed.arguments is not None:
             arguments = reviewed.arguments
-        decision = None if isinstance(reviewed, Expired) else decision_to_json(reviewed)
+        if not isinstance(reviewed, Expired | NoDecider):
+            decision = decision_to_json(reviewed)
     result, operations = _run(context, CallRun(deps, run, tool, call, arguments, turn, index))
     if decision is not None:
         result = {**result, "decision": decision}
@@ -158,6 +166,12 @@ def _refusal(call: ToolCall, reviewed: GateOutcome) -> dict[str, Any] | None:
         case Expired(at=at):
             text = _refused_text(call, "did not approve", None, f"the approval expired at {at}")
             return outcome(call, "expired", text)
+        case NoDecider(reason=reason):
+            text = {
+                "text": f"{call.name} was not run: nobody can approve it ({reason}). Do not "
+                "call it again; tell the requester what you would have done."
+            }
+            return outcome(call, "denied", text)
         case _:
             assert_never(reviewed)
 

@@ -14,6 +14,7 @@ from tests.scenarios.claude_scripts import (
     tool_use,
 )
 from tests.scenarios.conftest import HarnessFactory
+from tests.scenarios.harness import REQUESTER
 
 ANNOUNCE = tool_use("t_post", "post_slack_message", channel="CANNOUNCE", text="We ship today")
 
@@ -151,3 +152,22 @@ def test_unanswered_approval_expires_and_the_card_says_so(
     )
     assert "Expired" in str(shown["blocks"])
     assert "actions" not in [block["type"] for block in shown["blocks"]]
+
+
+def test_a_gate_nobody_but_the_requester_could_decide_ends_at_once_and_says_why(
+    make_harness: HarnessFactory, fake_slack: FakeSlack
+) -> None:
+    # The only approver is the one who asked: nobody else may ever decide.
+    harness = make_harness(by_turn(calls(ANNOUNCE), draft("Not posted.")), approvers=(REQUESTER,))
+    arn = harness.start()
+    output = harness.output(arn)
+
+    assert output["status"] == "no_approver" and "nobody can approve" in output["note"]
+    told = tool_results(harness.claude_requests()[1])["t_post"]
+    assert told["is_error"] is True and "nobody can approve it" in told["content"]
+    assert posted_to(fake_slack, "CANNOUNCE") == []
+    thread = [m["text"] for m in fake_slack.messages(CHANNEL)] + [
+        r["text"] for m in fake_slack.messages(CHANNEL) for r in fake_slack.thread(CHANNEL, m["ts"])
+    ]
+    assert not any("Approval needed" in text for text in thread)  # no card asks the wrong person
+    assert any("Nobody can approve run post_slack_message" in text for text in thread)
