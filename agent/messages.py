@@ -12,7 +12,6 @@ from slack_sdk.models.blocks import Block
 
 from agent.mrkdwn import (
     FALLBACK_LIMIT,
-    MAX_BLOCKS,
     OFFLINE_NOTICE,
     SECTION_LIMIT,
     Message,
@@ -136,12 +135,31 @@ def _chunks(raw: str, limit: int, most: int) -> list[str]:
     return pieces
 
 
-def final_message(*, text: str, run_id: str, decided_by: str | None) -> Message:
-    """The approved result, split over as many sections as Slack allows."""
-    sections: list[Block] = [section(c) for c in _chunks(text, SECTION_LIMIT, MAX_BLOCKS - 1)]
+# Slack refuses a message whose blocks hold more than about 12,000 characters in all
+# (msg_blocks_too_long), far below 50 sections of 3,000: a long answer is several messages.
+SECTIONS_PER_MESSAGE = 3
+
+
+def final_messages(*, text: str, run_id: str, decided_by: str | None) -> list[Message]:
+    """The approved result, every character of it, in as many messages as Slack needs."""
+    chunks = _chunks(text, SECTION_LIMIT, len(text) // 1000 + 2)
+    parts = [
+        chunks[i : i + SECTIONS_PER_MESSAGE] for i in range(0, len(chunks), SECTIONS_PER_MESSAGE)
+    ]
     approved = f"approved by {mention(decided_by)}" if decided_by else "approved"
-    footer = context(f"Run `{fit(run_id, 64)}` · {approved}")
-    return message(fit(text, FALLBACK_LIMIT), [*sections, footer])
+    shown = []
+    for number, part in enumerate(parts, start=1):
+        of = f" · part {number} of {len(parts)}" if len(parts) > 1 else ""
+        footer = context(f"Run `{fit(run_id, 64)}` · {approved}{of}")
+        fallback = fit(text, FALLBACK_LIMIT) if number == 1 else f"(part {number} of {len(parts)})"
+        shown.append(message(fallback, [*(section(c) for c in part), footer]))
+    return shown
+
+
+def plain_text(part: Message) -> Message:
+    """The same part without blocks: the shape Slack takes when it refuses the blocks."""
+    texts = [b["text"]["text"] for b in part.blocks if b["type"] == "section"]
+    return Message(text="".join(texts) or part.text, blocks=[])
 
 
 def ended_message(*, run_id: str, reason: str) -> Message:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from functools import partial
 from typing import Any
 
 from aws_durable_execution_sdk_python import StepContext, durable_step
+from slack_sdk.errors import SlackApiError
 
 from agent import messages, progress
 from agent.budget import Budget
@@ -211,19 +213,34 @@ def deliver(
     text = edited_text or draft_text(draft_blocks, deps)
     ts = None
     if run.channel and deps.slack is not None:
-        message = messages.final_message(text=text, run_id=run.run_id, decided_by=decided_by)
-        ts = post_or_update(
-            deps.slack,
-            channel=run.channel,
-            message=message,
-            key=f"{run.run_id}-final",
-            thread_ts=run.thread_ts,
-            maybe_posted=True,
-        )
+        parts = messages.final_messages(text=text, run_id=run.run_id, decided_by=decided_by)
+        for number, part in enumerate(parts):
+            key = f"{run.run_id}-final" + (f"-{number + 1}" if number else "")
+            posted = _post_part(deps, run, part, key)
+            ts = ts or posted
     output = spill(
         text, blobs=deps.blobs, key=f"{run.run_id}/final.txt", limit=deps.settings.spill_bytes
     )
     return {"ts": ts, "text": output}
+
+
+# Slack's refusals of a message's blocks: the same text then goes as plain text.
+_BLOCKS_REFUSED = frozenset({"msg_blocks_too_long", "invalid_blocks", "msg_too_long"})
+
+
+def _post_part(deps: AgentDeps, run: RunInfo, part: Message, key: str) -> str:
+    """Post one part of the answer once; a shape Slack refuses is posted again as plain text,
+    so an approved answer is never lost after the approval."""
+    assert run.channel is not None and deps.slack is not None
+    post = partial(
+        post_or_update, deps.slack, channel=run.channel, key=key, thread_ts=run.thread_ts
+    )
+    try:
+        return post(message=part, maybe_posted=True)
+    except SlackApiError as err:
+        if err.response.get("error") not in _BLOCKS_REFUSED:
+            raise
+        return post(message=messages.plain_text(part), maybe_posted=False)
 
 
 @durable_step

@@ -35,7 +35,7 @@ from agent.messages import (
     RunProgress,
     ToolProgress,
     ended_message,
-    final_message,
+    final_messages,
     progress_message,
     run_opened_message,
 )
@@ -408,19 +408,25 @@ def test_run_opened_message_names_the_requester_and_the_run() -> None:
 
 def test_final_message_splits_long_text_without_losing_any() -> None:
     text = "\n".join(f"Line {i}: green & steady" for i in range(400))
-    message = final_message(text=text, run_id="run-7f3a", decided_by="U07REVIEW")
-    sections = [b["text"]["text"] for b in message.blocks if b["type"] == "section"]
+    parts = final_messages(text=text, run_id="run-7f3a", decided_by="U07REVIEW")
+    sections = [b["text"]["text"] for m in parts for b in m.blocks if b["type"] == "section"]
     assert len(sections) > 1
     assert "".join(sections).replace("&amp;", "&") == text
-    assert "approved by <@U07REVIEW>" in shown(message)
-    assert_slack_accepts(message)
+    assert all("approved by <@U07REVIEW>" in shown(m) for m in parts)
+    for message in parts:
+        assert_slack_accepts(message)
 
 
-def test_final_message_beyond_the_block_cap_is_marked_truncated() -> None:
-    message = final_message(text="y" * 400_000, run_id="run-7f3a", decided_by=None)
-    assert_slack_accepts(message)
-    assert len(message.blocks) == 50
-    assert MARKER.search(message.blocks[-2]["text"]["text"])
+def test_a_long_answer_is_every_character_in_messages_slack_accepts() -> None:
+    text = "y" * 100_000
+    parts = final_messages(text=text, run_id="run-7f3a", decided_by=None)
+    assert len(parts) > 1 and "part 2 of" in shown(parts[1])
+    for message in parts:
+        assert_slack_accepts(message)
+        block_text = sum(len(b["text"]["text"]) for b in message.blocks if "text" in b)
+        assert block_text < 12_000  # Slack refuses more (msg_blocks_too_long)
+    sections = [b["text"]["text"] for m in parts for b in m.blocks if b["type"] == "section"]
+    assert "".join(sections) == text and not MARKER.search("".join(sections))
 
 
 def test_ended_message_says_why_nothing_was_delivered() -> None:
