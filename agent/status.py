@@ -43,6 +43,8 @@ def status_of(run: dict[str, Any], *, execution_status: str | None = None) -> Ru
     stored = str(run.get("status") or "running")
     if stored in OPEN_STATUSES and execution_status in EXECUTION_ENDS:
         return EXECUTION_ENDS[execution_status]
+    if execution_status == "RUNNING" and stored not in OPEN_STATUSES and stored != "cancelled":
+        return "running"  # its last step recorded the end; the execution is finishing
     if stored == "running" and run.get("phase") == "waiting_approval":
         return "waiting_for_approval"
     return stored if stored in RUN_STATUSES else "running"

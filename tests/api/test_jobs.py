@@ -72,7 +72,12 @@ def the_run(api: ApiClient) -> dict[str, Any]:
     """The one run of the test, once it has its execution."""
     store = api.stack.agent.deps.store
     runs = wait_for(
-        lambda: store.list_runs(requester="UREQ", status=None, limit=5, cursor=None)[0], "the run"
+        lambda: [
+            run
+            for run in store.list_runs(requester="UREQ", status=None, limit=5, cursor=None)[0]
+            if run.get("execution_arn")
+        ],
+        "the run",
     )
     return dict(runs[0])
 

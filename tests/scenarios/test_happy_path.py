@@ -70,7 +70,7 @@ def test_three_tool_calls_run_in_parallel_then_the_approved_draft_is_delivered(
     ]
     assert any(update.count("lookup` done") == 3 for update in progress_updates)
     assert any("waiting for approval" in update for update in progress_updates)
-    assert "finished" in progress_updates[-1]
+    assert "delivered" in progress_updates[-1]  # the status word every surface uses
     spent = output["usage"]["cost_usd"]
     assert spent == pytest.approx(sum(turn_cost(t["model"], t) for t in output["usage"]["turns"]))
     assert spent > 0
