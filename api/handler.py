@@ -25,9 +25,11 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from botocore.exceptions import ClientError
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from agent.approvals.decisions import DECISION_ADAPTER, Decision
 from agent.clock import now_iso
@@ -52,6 +54,7 @@ from agent.status import ended_abnormally, status_of, unknown_status
 from api.models import (
     ApprovalView,
     CancelBody,
+    Cancelled,
     DecisionAccepted,
     DecisionBody,
     ErrorBody,
@@ -86,7 +89,11 @@ def build_api(settings: Settings, control: ControlPlane) -> APIGatewayHttpResolv
     app.exception_handler(RequestValidationError)(_validation_error)
     app.not_found(lambda _: _error(404, "no such route"))
 
-    @app.post("/runs")
+    @app.post(
+        "/runs",
+        status_code=202,
+        responses={202: _body("accepted", RunAccepted), **_errors(401, 409, 413, 422)},
+    )
     def start_run(body: StartRun) -> Response[str]:
         caller = _caller(app)
         run_id = (
@@ -120,11 +127,11 @@ def build_api(settings: Settings, control: ControlPlane) -> APIGatewayHttpResolv
         accepted = RunAccepted(run_id=run_id, status=status_of(stored))
         return Response(202, "application/json", accepted.model_dump_json())
 
-    @app.get("/runs/<run_id>")
+    @app.get("/runs/<run_id>", responses=_answers(RunView, 401, 404, 422))
     def get_run(run_id: str) -> RunView:
         return run_view(control, run_id)
 
-    @app.get("/runs")
+    @app.get("/runs", responses=_answers(RunPage, 400, 401, 422))
     def list_runs(
         status: Annotated[str | None, Query(max_length=32)] = None,
         requester: Annotated[str | None, Query(max_length=256)] = None,
@@ -145,7 +152,7 @@ def build_api(settings: Settings, control: ControlPlane) -> APIGatewayHttpResolv
         ]
         return RunPage(runs=summaries, cursor=_encode_cursor(after))
 
-    @app.get("/usage")
+    @app.get("/usage", responses=_answers(UsageView, 400, 401, 403, 422))
     def usage(
         requester: Annotated[str | None, Query(min_length=1, max_length=256)] = None,
         channel: Annotated[str | None, Query(pattern=SLACK_ID)] = None,
@@ -166,7 +173,10 @@ def build_api(settings: Settings, control: ControlPlane) -> APIGatewayHttpResolv
             channel=totals(channel=channel) if channel else None,
         )
 
-    @app.post("/approvals/<approval_id>/decision")
+    @app.post(
+        "/approvals/<approval_id>/decision",
+        responses=_answers(DecisionAccepted, 401, 403, 404, 409, 413, 422),
+    )
     def decide(approval_id: str, body: DecisionBody) -> DecisionAccepted:
         caller = _caller(app)
         decision = _decision(body, caller)
@@ -182,7 +192,11 @@ def build_api(settings: Settings, control: ControlPlane) -> APIGatewayHttpResolv
 
     jobs = JobCompletions(control.store, control.lambda_client, control.lease_seconds)
 
-    @app.post("/callbacks/<token>")
+    @app.post(
+        "/callbacks/<token>",
+        security=[{}],
+        responses=_answers(JobAccepted, 404, 409, 410, 413, 422),
+    )
     def complete_job(
         token: str, body: Annotated[JobCompletion | None, Body()] = None
     ) -> JobAccepted:
@@ -191,12 +205,16 @@ def build_api(settings: Settings, control: ControlPlane) -> APIGatewayHttpResolv
         report = JobReport.from_body(fields)
         return _job_answer(jobs.complete(token, report))
 
-    @app.post("/callbacks/<token>/heartbeat")
+    @app.post(
+        "/callbacks/<token>/heartbeat",
+        security=[{}],
+        responses=_answers(JobAccepted, 404, 410, 422),
+    )
     def job_heartbeat(token: str) -> JobAccepted:
         return _job_answer(jobs.heartbeat(token))
 
-    @app.post("/runs/<run_id>/cancel")
-    def cancel(run_id: str, body: Annotated[CancelBody | None, Body()] = None) -> dict[str, str]:
+    @app.post("/runs/<run_id>/cancel", responses=_answers(Cancelled, 401, 403, 404, 413, 422))
+    def cancel(run_id: str, body: Annotated[CancelBody | None, Body()] = None) -> Cancelled:
         caller = _caller(app)
         acting_for = body.on_behalf_of if body is not None else None
         try:
@@ -205,15 +223,56 @@ def build_api(settings: Settings, control: ControlPlane) -> APIGatewayHttpResolv
             raise ApiError(404, str(err)) from None
         except CancelRefused as err:
             raise ApiError(403, str(err)) from None
-        return {"run_id": run_id, "message": message}
+        return Cancelled(run_id=run_id, message=message)
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi() -> Response[str]:
-        return Response(
-            200, "application/json", app.get_openapi_json_schema(title="signoff API", version="1")
+        document = app.get_openapi_json_schema(
+            title="signoff API",
+            version="1",
+            security_schemes=SECURITY_SCHEMES,
+            security=[{"iam": []}, {"bearer": []}],
         )
+        return Response(200, "application/json", document)
 
     return app
+
+
+ERROR_MEANINGS = {
+    400: "a query value is not one this API takes",
+    401: "no IAM identity and no (or a wrong) bearer token",
+    403: "the caller may not do this (who may decide or cancel)",
+    404: "no such run, approval or completion URL",
+    409: "already decided, being decided, or an idempotency key reused for another task",
+    410: "the run stopped waiting for this job",
+    413: "the body is over 64 KiB",
+    422: "the request is not valid: the error names each field",
+}
+# In AWS the routes take IAM (SigV4) auth; signoff dev takes the bearer token it prints.
+SECURITY_SCHEMES: dict[str, Any] = {
+    "iam": APIKey.model_validate(
+        {
+            "name": "Authorization",
+            "in": APIKeyIn.header,
+            "description": "AWS Signature Version 4 (API Gateway IAM authorisation)",
+        }
+    ),
+    "bearer": HTTPBearer(description="signoff dev: SIGNOFF_API_TOKEN or SIGNOFF_API_TOKENS"),
+}
+
+
+def _body(description: str, model: type[BaseModel]) -> OpenAPIResponse:
+    return {"description": description, "content": {"application/json": {"model": model}}}
+
+
+def _answers(ok: type[BaseModel], *errors: int) -> dict[int, OpenAPIResponse]:
+    """A route's success body and its error answers."""
+    return {200: _body("done", ok), **_errors(*errors)}
+
+
+def _errors(*statuses: int) -> dict[int, OpenAPIResponse]:
+    """The error answers a route gives, each with the body every error has."""
+    return {status: _body(ERROR_MEANINGS[status], ErrorBody) for status in statuses}
 
 
 def _job_answer(answer: Accepted | JobRefused) -> JobAccepted:

@@ -66,6 +66,11 @@ class CancelBody(_Strict):
     )
 
 
+class Cancelled(BaseModel):
+    run_id: str
+    message: str
+
+
 class DecisionAccepted(BaseModel):
     approval_id: str
     state: ApprovalState

@@ -138,10 +138,11 @@ def _start(
         plane.start_run(request)
     except SlackApiError as err:
         if respond is not None:
-            respond(f"I can't post in this channel ({err.response.get('error')}): invite me first.")
+            error = escape(str(err.response.get("error")))
+            respond(f"I can't post in this channel ({error}): invite me first.")
     except RunConflict as err:
         if respond is not None:
-            respond(str(err))
+            respond(escape(str(err)))
 
 
 def _status_text(plane: ControlPlane, user: str, run_id: str | None, command: str) -> str:

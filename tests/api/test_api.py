@@ -207,6 +207,20 @@ def test_openapi_document_describes_every_route(make_api: ApiFactory) -> None:
         "/runs/{run_id}/cancel",
     } <= set(document["paths"])
     assert "StartRun" in document["components"]["schemas"]
+    start = document["paths"]["/runs"]["post"]["responses"]
+    assert "202" in start and "200" not in start
+    assert "RunAccepted" in str(start["202"])
+    documented = {
+        status
+        for route in document["paths"].values()
+        for operation in route.values()
+        for status in operation["responses"]
+    }
+    assert {"400", "401", "403", "404", "409", "410", "413", "422"} <= documented
+    decide = document["paths"]["/approvals/{approval_id}/decision"]["post"]["responses"]
+    assert "ErrorBody" in str(decide["403"]) and "ErrorBody" in str(decide["409"])
+    assert set(document["components"]["securitySchemes"]) == {"iam", "bearer"}
+    assert document["paths"]["/callbacks/{token}"]["post"]["security"] == [{}]  # no auth
     assert approval_id_for  # the ids the API takes are the ones the agent makes
 
 

@@ -1,4 +1,5 @@
-"""Schemathesis drives the API from its own OpenAPI document: no 5xx, no schema violation.
+"""Schemathesis drives the API from its own OpenAPI document: no 5xx, no status the document
+does not list, no body that breaks its schema.
 
 It runs programmatically (one hypothesis search per operation) rather than through its pytest
 plugin, which does not support the pytest version pinned here.
@@ -11,7 +12,10 @@ from typing import Any
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from api.handler import serve
 from localdev.apigw import ApiGateway
@@ -41,7 +45,7 @@ def test_api_never_fails_and_keeps_its_schema(make_api: ApiFactory) -> None:
         def exercise(case: Any) -> None:
             case.call_and_validate(
                 headers={"Authorization": f"Bearer {TOKEN}"},
-                checks=[not_a_server_error, response_schema_conformance],
+                checks=[not_a_server_error, status_code_conformance, response_schema_conformance],
             )
 
         exercise()
