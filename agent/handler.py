@@ -123,7 +123,7 @@ def review_draft(
         title="the answer",
         policy=ApprovalPolicy(mode="require", on_timeout="end_run"),
         round=state.revisions + 1,
-        draft="\n\n".join(str(block.get("text", "")) for block in blocks).strip(),
+        draft_blocks=blocks,
         supersedes=state.last_review_id,
     )
     outcome = request_approval(context, deps, run, gate)

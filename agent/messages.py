@@ -142,24 +142,28 @@ SECTIONS_PER_MESSAGE = 3
 
 def final_messages(*, text: str, run_id: str, decided_by: str | None) -> list[Message]:
     """The approved result, every character of it, in as many messages as Slack needs."""
+    approved = f"approved by {mention(decided_by)}" if decided_by else "approved"
+    return _in_parts(text, f"Run `{fit(run_id, 64)}` · {approved}")
+
+
+def full_content_messages(content: str, *, title: str) -> list[Message]:
+    """Everything a card could not show, under it: what the reviewer is asked to approve."""
+    label = f":page_facing_up: The whole of what the card above asks about ({fit(title, 200)})"
+    return _in_parts(content, label)
+
+
+def _in_parts(text: str, label: str) -> list[Message]:
+    """Every character of ``text`` (escaped), a few sections per message, each labelled."""
     chunks = _chunks(text, SECTION_LIMIT, len(text) // 1000 + 2)
     parts = [
         chunks[i : i + SECTIONS_PER_MESSAGE] for i in range(0, len(chunks), SECTIONS_PER_MESSAGE)
     ]
-    approved = f"approved by {mention(decided_by)}" if decided_by else "approved"
     shown = []
     for number, part in enumerate(parts, start=1):
         of = f" · part {number} of {len(parts)}" if len(parts) > 1 else ""
-        footer = context(f"Run `{fit(run_id, 64)}` · {approved}{of}")
         fallback = fit(text, FALLBACK_LIMIT) if number == 1 else f"(part {number} of {len(parts)})"
-        shown.append(message(fallback, [*(section(c) for c in part), footer]))
+        shown.append(message(fallback, [*(section(c) for c in part), context(label + of)]))
     return shown
-
-
-def plain_text(part: Message) -> Message:
-    """The same part without blocks: the shape Slack takes when it refuses the blocks."""
-    texts = [b["text"]["text"] for b in part.blocks if b["type"] == "section"]
-    return Message(text="".join(texts) or part.text, blocks=[])
 
 
 def ended_message(*, run_id: str, reason: str) -> Message:

@@ -123,3 +123,11 @@ def message(text: str, blocks: list[Block]) -> Message:
 
 def pretty_json(value: dict[str, Any] | None) -> str:
     return json.dumps(value or {}, indent=2, ensure_ascii=False, sort_keys=True)
+
+
+def plain_text(part: Message) -> Message:
+    """The same part without blocks: the shape Slack takes when it refuses the blocks."""
+    texts = [b["text"]["text"] for b in part.blocks if b["type"] == "section"]
+    labels = [e["text"] for b in part.blocks if b["type"] == "context" for e in b["elements"]]
+    body = "".join(texts) or part.text
+    return Message(text="\n".join([body, *labels]), blocks=[])

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from functools import partial
 from typing import Any
 
 from aws_durable_execution_sdk_python import StepContext, durable_step
-from slack_sdk.errors import SlackApiError
 
 from agent import messages, progress
 from agent.budget import Budget
@@ -26,8 +24,8 @@ from agent.model.prompts import load_prompt, prompts_version
 from agent.model.request import ModelRequest
 from agent.models import RunInfo, RunRequest
 from agent.mrkdwn import Message
-from agent.storage.blobs import spill, unspill
-from agent.storage.slack_messages import post_or_update
+from agent.storage.blobs import full_text, spill, unspill
+from agent.storage.slack_messages import post_or_update, post_parts
 from agent.telemetry import AGENT_SERVICE, COST_USD, COUNT, NONE, emit
 
 _logger = logging.getLogger(__name__)
@@ -197,7 +195,7 @@ def _spill_text_block(block: dict[str, Any], deps: AgentDeps, *, key: str) -> di
 
 def draft_text(blocks: tuple[dict[str, Any], ...] | list[dict[str, Any]], deps: AgentDeps) -> str:
     """The full text of a draft's blocks (fetching spilled ones)."""
-    return "\n\n".join(unspill(block, blobs=deps.blobs) for block in blocks).strip()
+    return full_text(blocks, blobs=deps.blobs)
 
 
 @durable_step
@@ -213,34 +211,18 @@ def deliver(
     text = edited_text or draft_text(draft_blocks, deps)
     ts = None
     if run.channel and deps.slack is not None:
-        parts = messages.final_messages(text=text, run_id=run.run_id, decided_by=decided_by)
-        for number, part in enumerate(parts):
-            key = f"{run.run_id}-final" + (f"-{number + 1}" if number else "")
-            posted = _post_part(deps, run, part, key)
-            ts = ts or posted
+        ts = post_parts(
+            deps.slack,
+            channel=run.channel,
+            parts=messages.final_messages(text=text, run_id=run.run_id, decided_by=decided_by),
+            key=f"{run.run_id}-final",
+            thread_ts=run.thread_ts,
+            maybe_posted=True,
+        )
     output = spill(
         text, blobs=deps.blobs, key=f"{run.run_id}/final.txt", limit=deps.settings.spill_bytes
     )
     return {"ts": ts, "text": output}
-
-
-# Slack's refusals of a message's blocks: the same text then goes as plain text.
-_BLOCKS_REFUSED = frozenset({"msg_blocks_too_long", "invalid_blocks", "msg_too_long"})
-
-
-def _post_part(deps: AgentDeps, run: RunInfo, part: Message, key: str) -> str:
-    """Post one part of the answer once; a shape Slack refuses is posted again as plain text,
-    so an approved answer is never lost after the approval."""
-    assert run.channel is not None and deps.slack is not None
-    post = partial(
-        post_or_update, deps.slack, channel=run.channel, key=key, thread_ts=run.thread_ts
-    )
-    try:
-        return post(message=part, maybe_posted=True)
-    except SlackApiError as err:
-        if err.response.get("error") not in _BLOCKS_REFUSED:
-            raise
-        return post(message=messages.plain_text(part), maybe_posted=False)
 
 
 @durable_step

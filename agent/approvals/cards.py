@@ -7,6 +7,7 @@ escaped and cut with ``agent.mrkdwn``.
 from __future__ import annotations
 
 import difflib
+import hashlib
 from typing import Any, assert_never
 
 from slack_sdk.models.blocks import (
@@ -29,6 +30,7 @@ from agent.mrkdwn import (
     Message,
     code,
     context,
+    escape,
     fit,
     mention,
     message,
@@ -56,7 +58,7 @@ def _body(record: ApprovalRecord, heading: str = "Approval needed") -> list[Bloc
     """Header and what is being decided on: the tool call, or the draft."""
     title = truncate(one_line(f"{heading}: {record.title}"), HEADER_LIMIT)
     if record.kind == "tool":
-        tool = f"*Tool:* `{fit(one_line(record.tool_name or '?'), 200)}`\n"
+        tool = _tool_heading(record)
         what = section(tool + code(pretty_json(record.arguments), SECTION_LIMIT - len(tool)))
     elif record.kind == "budget":
         what = section(_spending_text(record.spending or {}))
@@ -79,6 +81,38 @@ def _spending_text(spending: dict[str, Any]) -> str:
 
 def _cap_text(cap: dict[str, Any]) -> str:
     return describe_budget(Budget.from_json(cap))
+
+
+def content_of(record: ApprovalRecord) -> str:
+    """Exactly what the reviewer approves: the draft, or the tool call's arguments."""
+    if record.kind == "tool":
+        return pretty_json(record.arguments)
+    if record.kind == "draft":
+        return record.draft or ""
+    return ""
+
+
+def content_hash(record: ApprovalRecord) -> str:
+    """A short SHA-256 of the content, on the card and beside its full text."""
+    return hashlib.sha256(content_of(record).encode("utf-8")).hexdigest()[:12]
+
+
+def fits_on_card(record: ApprovalRecord) -> bool:
+    """Whether the card itself shows every byte of the content."""
+    content = content_of(record)
+    if record.kind == "tool":
+        return len(escape(content)) + 6 <= SECTION_LIMIT - len(_tool_heading(record))
+    return len(escape(content)) <= SECTION_LIMIT
+
+
+def _content_line(record: ApprovalRecord) -> str:
+    size = f"{len(content_of(record)):,} characters"
+    where = "" if fits_on_card(record) else " · shown in full in the thread below"
+    return f"Content sha256 `{content_hash(record)}` · {size}{where}"
+
+
+def _tool_heading(record: ApprovalRecord) -> str:
+    return f"*Tool:* `{fit(one_line(record.tool_name or '?'), 200)}`\n"
 
 
 def _facts(record: ApprovalRecord) -> str:
@@ -145,6 +179,7 @@ def approval_card(record: ApprovalRecord, *, status_hint: str) -> Message:
     """The card a reviewer acts on: what is asked, by whom, until when, and the buttons."""
     blocks = [
         *_body(record),
+        *([context(_content_line(record))] if record.kind != "budget" else []),
         context(_facts(record), _who_may_decide(record)),
         _buttons(record),
         context(f"Status: `{fit(status_hint, 200)}`"),

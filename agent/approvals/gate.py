@@ -35,7 +35,8 @@ from agent.deps import AgentDeps
 from agent.models import ApprovalKind, ApprovalRecord, OnTimeout, RunInfo
 from agent.mrkdwn import Message
 from agent.serdes import COMPACT_JSON
-from agent.storage.slack_messages import post_or_update
+from agent.storage.blobs import full_text
+from agent.storage.slack_messages import post_or_update, post_parts
 from agent.telemetry import AGENT_SERVICE, COUNT, emit
 
 # Operations one gate adds: the wait's context, callback and submitter step, then a settle step.
@@ -57,7 +58,7 @@ class Gate:
     round: int
     tool_name: str | None = None
     arguments: dict[str, Any] | None = None
-    draft: str | None = None
+    draft_blocks: tuple[dict[str, Any], ...] = ()  # the answer's blocks (spilled ones too)
     supersedes: str | None = None
     call_id: str | None = None
     call_order: int = 0
@@ -164,7 +165,7 @@ def open_gate(
         max_rounds=1 if gate.kind == "budget" else settings.max_revisions + 1,
         tool_name=gate.tool_name,
         arguments=gate.arguments,
-        draft=gate.draft,
+        draft=full_text(gate.draft_blocks, blobs=deps.blobs) if gate.kind == "draft" else None,
         channel=run.channel,
         thread_ts=run.thread_ts,
         created_at=now_iso(),
@@ -193,10 +194,28 @@ def open_gate(
         )
         if ts != stored.message_ts:
             deps.store.set_approval_message(approval_id, channel=stored.channel, ts=ts)
+        _show_in_full(deps, stored, maybe_posted=stored is not record)
     if gate.supersedes:
         supersede_gate(deps, gate.supersedes, by_round=gate.round)
     _show_waiting(deps, run, gate)
     return stored
+
+
+def _show_in_full(deps: AgentDeps, record: ApprovalRecord, *, maybe_posted: bool) -> None:
+    """Post every byte of what the card could not show, under the card, so the reviewer
+    reads all of what they approve (the card names the same content hash)."""
+    assert deps.slack is not None and record.channel is not None
+    content = cards.content_of(record)
+    if cards.fits_on_card(record):
+        return
+    post_parts(
+        deps.slack,
+        channel=record.channel,
+        parts=messages.full_content_messages(content, title=record.title),
+        key=f"{record.approval_id}-full",
+        thread_ts=record.thread_ts,
+        maybe_posted=maybe_posted,
+    )
 
 
 def _nobody_can_decide(deps: AgentDeps, record: ApprovalRecord) -> str | None:

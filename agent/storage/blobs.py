@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,6 +72,12 @@ def spill(text: str, *, blobs: BlobStore, key: str, limit: int) -> dict[str, Any
         return {"text": text}
     blobs.put_text(key, text)
     return {"blob": key, "bytes": size, "preview": text[:PREVIEW_CHARS]}
+
+
+def full_text(blocks: Iterable[dict[str, Any]], *, blobs: BlobStore) -> str:
+    """The whole text of a reply's blocks, spilled ones fetched: what a reviewer approves and
+    what is delivered, byte for byte."""
+    return "\n\n".join(unspill(block, blobs=blobs) for block in blocks).strip()
 
 
 def unspill(value: dict[str, Any], *, blobs: BlobStore) -> str:

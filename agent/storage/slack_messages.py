@@ -7,9 +7,12 @@ first looks the key up in the channel or thread, and only posts when nothing is 
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from agent.mrkdwn import Message
+from slack_sdk.errors import SlackApiError
+
+from agent.mrkdwn import Message, plain_text
 
 METADATA_EVENT = "signoff_message"
 LOOKUP_LIMIT = 200
@@ -41,6 +44,36 @@ def post_or_update(
         unfurl_links=False,
     )
     return str(response["ts"])
+
+
+# Slack's refusals of a message's blocks: the same text then goes as plain text.
+BLOCKS_REFUSED = frozenset({"msg_blocks_too_long", "invalid_blocks", "msg_too_long"})
+
+
+def post_parts(
+    slack: Any,
+    *,
+    channel: str,
+    parts: list[Message],
+    key: str,
+    thread_ts: str | None,
+    maybe_posted: bool,
+) -> str:
+    """Post a text cut into ``parts`` once each (keys ``key``, ``key-2``...); a part whose
+    blocks Slack refuses is posted again as plain text, so no part is ever lost. Returns the
+    first part's ts."""
+    first = ""
+    for number, part in enumerate(parts, start=1):
+        part_key = key if number == 1 else f"{key}-{number}"
+        post = partial(post_or_update, slack, channel=channel, key=part_key, thread_ts=thread_ts)
+        try:
+            ts = post(message=part, maybe_posted=maybe_posted)
+        except SlackApiError as err:
+            if err.response.get("error") not in BLOCKS_REFUSED:
+                raise
+            ts = post(message=plain_text(part), maybe_posted=False)
+        first = first or ts
+    return first
 
 
 def find_message_by_key(
