@@ -8,11 +8,12 @@ with a message naming the variable, not mid-run.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, cast
 
-from agent.errors import ConfigError
+from agent.errors import ConfigError as ConfigError  # re-exported: infra reads only config
 from agent.netpolicy import NetworkPolicy
 
 LlmProvider = Literal["anthropic", "bedrock", "offline"]
@@ -48,6 +49,12 @@ ENV_BUDGET_USD = "AGENT_BUDGET_USD"
 ENV_BUDGET_TOKENS = "AGENT_BUDGET_TOKENS"
 ENV_MAX_PAUSE = "AGENT_MAX_PAUSE_SECONDS"
 ENV_HTTP_JOB_ALLOW = "SIGNOFF_HTTP_JOB_ALLOW"
+ENV_EXPORT_BUCKETS = "SIGNOFF_EXPORT_BUCKETS"
+ENV_EXPORT_LOG_GROUPS = "SIGNOFF_EXPORT_LOG_GROUPS"
+
+# S3's bucket naming rules and CloudWatch Logs' log group names (export_log_group's settings).
+S3_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+LOG_GROUP_NAME = re.compile(r"^[\.\-_/#A-Za-z0-9]{1,512}$")
 
 # A run pauses for a person's go-ahead each time it spends this much (0: no cap).
 DEFAULT_BUDGET_USD = 5.0
@@ -97,6 +104,10 @@ class Settings:
     max_pause_seconds: int = 2 * 24 * 3600
     # Hosts and networks http_job may reach although they are private (empty: public only).
     http_job_allow: tuple[str, ...] = ()
+    # What export_log_group may do: the buckets it writes to, and the log groups it exports
+    # (a name, or a prefix ending in *). Empty: it refuses every export.
+    export_buckets: tuple[str, ...] = ()
+    export_log_groups: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.llm_provider not in LLM_PROVIDERS:
@@ -132,6 +143,8 @@ class Settings:
             raise ConfigError(
                 f"{ENV_PUBLIC_URL} must be the API's http(s) base URL, got {self.public_url!r}"
             )
+        check_export_buckets(self.export_buckets)
+        check_log_group_patterns(self.export_log_groups)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -165,7 +178,9 @@ class Settings:
             budget_usd=env_float(env, ENV_BUDGET_USD, DEFAULT_BUDGET_USD),
             budget_tokens=env_int(env, ENV_BUDGET_TOKENS, 0),
             max_pause_seconds=env_int(env, ENV_MAX_PAUSE, 2 * 24 * 3600),
-            http_job_allow=tuple(env.get(ENV_HTTP_JOB_ALLOW, "").replace(",", " ").split()),
+            http_job_allow=split_list(env.get(ENV_HTTP_JOB_ALLOW, "")),
+            export_buckets=split_list(env.get(ENV_EXPORT_BUCKETS, "")),
+            export_log_groups=split_list(env.get(ENV_EXPORT_LOG_GROUPS, "")),
         )
 
     def status_hint(self, run_id: str) -> str:
@@ -178,6 +193,29 @@ def chosen_provider(env: Mapping[str, str]) -> str:
     return env.get(ENV_LLM_PROVIDER) or (
         "anthropic" if env.get(ENV_ANTHROPIC_API_KEY) else "offline"
     )
+
+
+def split_list(raw: str) -> tuple[str, ...]:
+    """A comma or space separated list."""
+    return tuple(raw.replace(",", " ").split())
+
+
+def check_export_buckets(buckets: tuple[str, ...]) -> None:
+    """Each entry is an S3 bucket name; ConfigError names the setting and the entry."""
+    for bucket in buckets:
+        if not S3_BUCKET_NAME.match(bucket):
+            raise ConfigError(f"{ENV_EXPORT_BUCKETS} holds S3 bucket names, got {bucket!r}")
+
+
+def check_log_group_patterns(patterns: tuple[str, ...]) -> None:
+    """Each entry is a log group name, or a prefix ending in ``*`` (``*`` alone: any)."""
+    for pattern in patterns:
+        name = pattern.removesuffix("*")
+        if pattern != "*" and ("*" in name or not LOG_GROUP_NAME.match(name)):
+            raise ConfigError(
+                f"{ENV_EXPORT_LOG_GROUPS} holds log group names or prefixes ending in *, "
+                f"got {pattern!r}"
+            )
 
 
 def parse_id_list(raw: str) -> tuple[str, ...]:
