@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
-from agent.models import describe_validation_error
+from agent.models import Principal, describe_validation_error
 
 MAX_TEXT = 12_000
 MAX_FEEDBACK = 3_000
@@ -22,8 +22,8 @@ class Decider(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: str = Field(min_length=1, max_length=256)
-    name: str = Field(min_length=1, max_length=256)
+    id: Principal
+    name: Principal
 
 
 class _Base(BaseModel):
