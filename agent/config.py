@@ -52,6 +52,8 @@ ENV_HTTP_JOB_ALLOW = "SIGNOFF_HTTP_JOB_ALLOW"
 ENV_EXPORT_BUCKETS = "SIGNOFF_EXPORT_BUCKETS"
 ENV_EXPORT_LOG_GROUPS = "SIGNOFF_EXPORT_LOG_GROUPS"
 
+# A Slack user (U…, W…) or user group (S…) id: capital letters and digits.
+APPROVER_ID = re.compile(r"[UWS][A-Z0-9]{1,31}")
 # S3's bucket naming rules and CloudWatch Logs' log group names (export_log_group's settings).
 S3_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 LOG_GROUP_NAME = re.compile(r"^[\.\-_/#A-Za-z0-9]{1,512}$")
@@ -188,6 +190,11 @@ class Settings:
         return f"{self.slash_command} status {run_id}"
 
 
+def running_in_lambda(env: Mapping[str, str]) -> bool:
+    """Whether this process is a Lambda function's (its runtime sets both variables)."""
+    return bool(env.get("AWS_LAMBDA_FUNCTION_NAME") and env.get("AWS_LAMBDA_RUNTIME_API"))
+
+
 def chosen_provider(env: Mapping[str, str]) -> str:
     """``LLM_PROVIDER``, else Claude when an API key is set, else the offline model."""
     return env.get(ENV_LLM_PROVIDER) or (
@@ -222,7 +229,7 @@ def parse_id_list(raw: str) -> tuple[str, ...]:
     """Split a comma or space separated list of Slack ids (users U…/W…, user groups S…)."""
     ids = tuple(part for part in raw.replace(",", " ").split() if part)
     for slack_id in ids:
-        if slack_id[:1] not in ("U", "W", "S") or not slack_id.isalnum():
+        if not APPROVER_ID.fullmatch(slack_id):
             raise ConfigError(
                 f"{ENV_APPROVERS} holds Slack user (U…, W…) or user group (S…) ids, "
                 f"got {slack_id!r}"

@@ -31,7 +31,7 @@ from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from agent.approvals.decisions import DECISION_ADAPTER, Decision
-from agent.config import Settings
+from agent.config import Settings, running_in_lambda
 from agent.control.completions import Accepted, JobCompletions, JobReport
 from agent.control.completions import Refused as JobRefused
 from agent.control.runs import Closed, ControlPlane, Decided, Refused, RunConflict, RunNotFound
@@ -392,6 +392,17 @@ def body_refusal(event: dict[str, Any]) -> tuple[int, str] | None:
     return None
 
 
+def cold_start() -> None:
+    """Read and check every setting and build the clients now (Lambda's init phase, below;
+    ``signoff dev`` at start): a bad setting stops the start, named, instead of failing
+    every request."""
+    _api()
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The Lambda entry point."""
     return serve(_api(), event, context)
+
+
+if running_in_lambda(os.environ):
+    cold_start()

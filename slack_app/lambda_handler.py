@@ -15,6 +15,7 @@ from slack_bolt import App
 from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListenerRunner
 
+from agent.config import running_in_lambda
 from agent.json_limits import TooDeep, check_depth
 from agent.secrets import with_secrets
 from slack_app.app import build_app
@@ -82,6 +83,17 @@ def _handler() -> LambdaHandler:
     return make_lambda_handler(build_app(SlackSettings.from_env(with_secrets(os.environ))))
 
 
+def cold_start() -> None:
+    """Read and check every setting and build the app now (Lambda's init phase, below;
+    ``signoff dev`` at start): a bad setting stops the start, named, instead of failing
+    every request."""
+    _handler()
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Verify, dispatch and answer one Slack request (or run one lazy listener)."""
     return _handler()(event, context)
+
+
+if running_in_lambda(os.environ):
+    cold_start()

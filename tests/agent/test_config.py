@@ -49,6 +49,8 @@ def test_approvers_are_split_once() -> None:
         ({"AGENT_MAX_TURNS": "many"}, "AGENT_MAX_TURNS"),
         ({"AGENT_MAX_TURNS": "0"}, "AGENT_MAX_TURNS"),
         ({"APPROVERS": "alice"}, "APPROVERS"),
+        ({"APPROVERS": "UBOB Ubob"}, "APPROVERS"),
+        ({"APPROVERS": "U-1"}, "APPROVERS"),
         ({"ALLOW_SELF_APPROVAL": "maybe"}, "ALLOW_SELF_APPROVAL"),
         ({"SLASH_COMMAND": "agent"}, "SLASH_COMMAND"),
         ({"AGENT_BUDGET_USD": "five"}, "AGENT_BUDGET_USD"),
