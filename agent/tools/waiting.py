@@ -185,8 +185,9 @@ class _Job:
                 serdes=COMPACT_JSON,
             ),
         )
+        callback_id = callback.callback_id
         started: dict[str, Any] = context.step(
-            lambda step: self._start_webhook(step, job_id, callback.callback_id, webhook),
+            lambda step: self._start_webhook(step, job_id, callback_id, webhook, public_url),
             name=self.call.name,
             config=StepConfig(
                 retry_strategy=_START_RETRY,  # only an attempt cut off mid-step is retried
@@ -204,11 +205,10 @@ class _Job:
         )
 
     def _start_webhook(
-        self, step: StepContext, job_id: str, callback_id: str, webhook: Webhook
+        self, step: StepContext, job_id: str, callback_id: str, webhook: Webhook, public_url: str
     ) -> dict[str, Any]:
         """Save the job (its completion URL's secret), then start it with that URL, once:
         a start that raises is reported (the outside system may have taken it), not retried."""
-        public_url = self.call.deps.settings.public_url
         record = {
             "job_id": job_id,
             "run_id": self.call.run.run_id,
@@ -220,7 +220,7 @@ class _Job:
         secret = self.call.deps.store.open_job(
             record, callback_id=callback_id, secret=secrets.token_urlsafe(24)
         )
-        url = f"{public_url}{completion_path(f'{job_id}.{secret}')}"
+        url = public_url + completion_path(f"{job_id}.{secret}")
         self.call.show("running", "starting")
         try:
             args = self.tool.parse_args(self.call.arguments)
