@@ -60,13 +60,14 @@ def table_answers(dynamodb: Any, table: str, *, exited: Callable[[], int | None]
     """DynamoDB (dynalite) is up when its process runs and it describes the run table."""
 
     def check() -> str | None:
+        try:
+            dynamodb.describe_table(TableName=table)
+            problem = None
+        except Exception as err:  # noqa: BLE001 - whatever the client raises, it is down
+            problem = f"the table {table!r} does not answer ({type(err).__name__})"
         code = exited()
         if code is not None:
             return f"dynalite exited (code {code}); restart signoff dev"
-        try:
-            dynamodb.describe_table(TableName=table)
-        except Exception as err:  # noqa: BLE001 - whatever the client raises, it is down
-            return f"the table {table!r} does not answer ({type(err).__name__})"
-        return None
+        return problem
 
     return check
