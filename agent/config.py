@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, cast
+from urllib.parse import urlsplit
 
 from agent.errors import ConfigError as ConfigError  # re-exported: infra reads only config
 from agent.netpolicy import NetworkPolicy
@@ -54,6 +55,7 @@ ENV_EXPORT_LOG_GROUPS = "SIGNOFF_EXPORT_LOG_GROUPS"
 
 # A Slack user (U…, W…) or user group (S…) id: capital letters and digits.
 APPROVER_ID = re.compile(r"[UWS][A-Z0-9]{1,31}")
+TABLE_NAME = re.compile(r"[A-Za-z0-9_.\-]{3,255}")
 # S3's bucket naming rules and CloudWatch Logs' log group names (export_log_group's settings).
 S3_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 LOG_GROUP_NAME = re.compile(r"^[\.\-_/#A-Za-z0-9]{1,512}$")
@@ -141,10 +143,10 @@ class Settings:
             NetworkPolicy.parse(self.http_job_allow)
         except ValueError as err:
             raise ConfigError(f"{ENV_HTTP_JOB_ALLOW}: {err}") from None
-        if self.public_url is not None and not self.public_url.startswith(("https://", "http://")):
-            raise ConfigError(
-                f"{ENV_PUBLIC_URL} must be the API's http(s) base URL, got {self.public_url!r}"
-            )
+        check_url(ENV_PUBLIC_URL, self.public_url)
+        check_url(ENV_SLACK_API_URL, self.slack_api_url)
+        check_url(ENV_ANTHROPIC_BASE_URL, self.anthropic_base_url)
+        check_table_name(self.table_name)
         check_export_buckets(self.export_buckets)
         check_log_group_patterns(self.export_log_groups)
 
@@ -200,6 +202,21 @@ def chosen_provider(env: Mapping[str, str]) -> str:
     return env.get(ENV_LLM_PROVIDER) or (
         "anthropic" if env.get(ENV_ANTHROPIC_API_KEY) else "offline"
     )
+
+
+def check_url(name: str, url: str | None) -> None:
+    """An optional base URL must be http(s)://host...; ConfigError names the variable."""
+    parts = urlsplit(url or "")
+    if url is not None and (parts.scheme not in ("http", "https") or not parts.netloc):
+        raise ConfigError(f"{name} must be an http(s) URL such as https://host/, got {url!r}")
+
+
+def check_table_name(table: str) -> None:
+    """DynamoDB's naming rules for the run table."""
+    if not TABLE_NAME.fullmatch(table):
+        raise ConfigError(
+            f"{ENV_TABLE} must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -), got {table!r}"
+        )
 
 
 def split_list(raw: str) -> tuple[str, ...]:
