@@ -12,8 +12,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, cast
+from urllib.parse import urlsplit
 
-from agent.errors import ConfigError
+from agent.errors import ConfigError as ConfigError  # re-exported: infra reads only config
 from agent.netpolicy import NetworkPolicy
 
 LlmProvider = Literal["anthropic", "bedrock", "offline"]
@@ -52,6 +53,15 @@ ENV_BUDGET_USD = "AGENT_BUDGET_USD"
 ENV_BUDGET_TOKENS = "AGENT_BUDGET_TOKENS"
 ENV_MAX_PAUSE = "AGENT_MAX_PAUSE_SECONDS"
 ENV_HTTP_JOB_ALLOW = "SIGNOFF_HTTP_JOB_ALLOW"
+ENV_EXPORT_BUCKETS = "SIGNOFF_EXPORT_BUCKETS"
+ENV_EXPORT_LOG_GROUPS = "SIGNOFF_EXPORT_LOG_GROUPS"
+
+# A Slack user (U…, W…) or user group (S…) id: capital letters and digits.
+APPROVER_ID = re.compile(r"[UWS][A-Z0-9]{1,31}")
+TABLE_NAME = re.compile(r"[A-Za-z0-9_.\-]{3,255}")
+# S3's bucket naming rules and CloudWatch Logs' log group names (export_log_group's settings).
+S3_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+LOG_GROUP_NAME = re.compile(r"^[\.\-_/#A-Za-z0-9]{1,512}$")
 
 # A run pauses for a person's go-ahead each time it spends this much (0: no cap).
 DEFAULT_BUDGET_USD = 5.0
@@ -105,6 +115,10 @@ class Settings:
     max_pause_seconds: int = 2 * 24 * 3600
     # Hosts and networks http_job may reach although they are private (empty: public only).
     http_job_allow: tuple[str, ...] = ()
+    # What export_log_group may do: the buckets it writes to, and the log groups it exports
+    # (a name, or a prefix ending in *). Empty: it refuses every export.
+    export_buckets: tuple[str, ...] = ()
+    export_log_groups: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.llm_provider not in LLM_PROVIDERS:
@@ -136,10 +150,12 @@ class Settings:
             NetworkPolicy.parse(self.http_job_allow)
         except ValueError as err:
             raise ConfigError(f"{ENV_HTTP_JOB_ALLOW}: {err}") from None
-        if self.public_url is not None and not self.public_url.startswith(("https://", "http://")):
-            raise ConfigError(
-                f"{ENV_PUBLIC_URL} must be the API's http(s) base URL, got {self.public_url!r}"
-            )
+        check_url(ENV_PUBLIC_URL, self.public_url)
+        check_url(ENV_SLACK_API_URL, self.slack_api_url)
+        check_url(ENV_ANTHROPIC_BASE_URL, self.anthropic_base_url)
+        check_table_name(self.table_name)
+        check_export_buckets(self.export_buckets)
+        check_log_group_patterns(self.export_log_groups)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -176,7 +192,9 @@ class Settings:
             budget_usd=env_float(env, ENV_BUDGET_USD, DEFAULT_BUDGET_USD),
             budget_tokens=env_int(env, ENV_BUDGET_TOKENS, 0),
             max_pause_seconds=env_int(env, ENV_MAX_PAUSE, 2 * 24 * 3600),
-            http_job_allow=tuple(env.get(ENV_HTTP_JOB_ALLOW, "").replace(",", " ").split()),
+            http_job_allow=split_list(env.get(ENV_HTTP_JOB_ALLOW, "")),
+            export_buckets=split_list(env.get(ENV_EXPORT_BUCKETS, "")),
+            export_log_groups=split_list(env.get(ENV_EXPORT_LOG_GROUPS, "")),
         )
 
     def bearer_tokens(self) -> dict[str, str]:
@@ -189,6 +207,11 @@ class Settings:
         return f"{self.slash_command} status {run_id}"
 
 
+def running_in_lambda(env: Mapping[str, str]) -> bool:
+    """Whether this process is a Lambda function's (its runtime sets both variables)."""
+    return bool(env.get("AWS_LAMBDA_FUNCTION_NAME") and env.get("AWS_LAMBDA_RUNTIME_API"))
+
+
 def chosen_provider(env: Mapping[str, str]) -> str:
     """``LLM_PROVIDER``, else Claude when an API key is set, else the offline model."""
     return env.get(ENV_LLM_PROVIDER) or (
@@ -196,11 +219,49 @@ def chosen_provider(env: Mapping[str, str]) -> str:
     )
 
 
+def check_url(name: str, url: str | None) -> None:
+    """An optional base URL must be http(s)://host...; ConfigError names the variable."""
+    parts = urlsplit(url or "")
+    if url is not None and (parts.scheme not in ("http", "https") or not parts.netloc):
+        raise ConfigError(f"{name} must be an http(s) URL such as https://host/, got {url!r}")
+
+
+def check_table_name(table: str) -> None:
+    """DynamoDB's naming rules for the run table."""
+    if not TABLE_NAME.fullmatch(table):
+        raise ConfigError(
+            f"{ENV_TABLE} must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -), got {table!r}"
+        )
+
+
+def split_list(raw: str) -> tuple[str, ...]:
+    """A comma or space separated list."""
+    return tuple(raw.replace(",", " ").split())
+
+
+def check_export_buckets(buckets: tuple[str, ...]) -> None:
+    """Each entry is an S3 bucket name; ConfigError names the setting and the entry."""
+    for bucket in buckets:
+        if not S3_BUCKET_NAME.match(bucket):
+            raise ConfigError(f"{ENV_EXPORT_BUCKETS} holds S3 bucket names, got {bucket!r}")
+
+
+def check_log_group_patterns(patterns: tuple[str, ...]) -> None:
+    """Each entry is a log group name, or a prefix ending in ``*`` (``*`` alone: any)."""
+    for pattern in patterns:
+        name = pattern.removesuffix("*")
+        if pattern != "*" and ("*" in name or not LOG_GROUP_NAME.match(name)):
+            raise ConfigError(
+                f"{ENV_EXPORT_LOG_GROUPS} holds log group names or prefixes ending in *, "
+                f"got {pattern!r}"
+            )
+
+
 def parse_id_list(raw: str) -> tuple[str, ...]:
     """Split a comma or space separated list of Slack ids (users U…/W…, user groups S…)."""
     ids = tuple(part for part in raw.replace(",", " ").split() if part)
     for slack_id in ids:
-        if slack_id[:1] not in ("U", "W", "S") or not slack_id.isalnum():
+        if not APPROVER_ID.fullmatch(slack_id):
             raise ConfigError(
                 f"{ENV_APPROVERS} holds Slack user (U…, W…) or user group (S…) ids, "
                 f"got {slack_id!r}"

@@ -32,7 +32,7 @@ from agent.approvals.gate import (
 )
 from agent.approvals.policy import ApprovalPolicy
 from agent.budget import Budget, describe_budget
-from agent.config import Settings
+from agent.config import Settings, running_in_lambda
 from agent.deps import AgentDeps
 from agent.loop import CallTools, ContinueTurn, EndRun, ReviewDraft, RunState, next_action
 from agent.model.client import model_retry_strategy
@@ -268,4 +268,13 @@ def _deps_from_env() -> AgentDeps:
     return AgentDeps.from_settings(Settings.from_env(with_secrets(os.environ)))
 
 
+def cold_start() -> None:
+    """Read and check every setting and build the clients now (Lambda's init phase, below;
+    ``signoff dev`` at start): a bad setting stops the start, named, instead of failing
+    every run."""
+    _deps_from_env()
+
+
 handler = build_handler(_deps_from_env)
+if running_in_lambda(os.environ):
+    cold_start()

@@ -7,9 +7,9 @@ produced by ``model_dump(mode="json")``: the SDK's default serdes rejects pydant
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from agent.errors import InvalidRunRequest
 
@@ -20,6 +20,22 @@ RUN_ID = r"^[A-Za-z0-9_-]{1,64}$"
 # What agent.approvals.gate.approval_id_for and agent.tools.waiting.job_id_for make.
 APPROVAL_ID = r"^ap_[0-9a-f]{32}$"
 JOB_ID = r"^jb_[0-9a-f]{32}$"
+
+# Who asked or decided: a Slack user id, a local token's name, or an IAM principal's ARN
+# (an SSO role session's runs past 100 characters; IAM allows ARNs of 2,048). A requester is
+# also an index key in the table, which holds at most 2,048 bytes.
+MAX_PRINCIPAL_LENGTH = 2048
+
+
+def _fits_a_key(value: str) -> str:
+    if len(value.encode("utf-8", "surrogatepass")) > MAX_PRINCIPAL_LENGTH:
+        raise ValueError(f"must be at most {MAX_PRINCIPAL_LENGTH} bytes in UTF-8")
+    return value
+
+
+PrincipalId = Annotated[
+    str, Field(min_length=1, max_length=MAX_PRINCIPAL_LENGTH), AfterValidator(_fits_a_key)
+]
 
 RunSource = Literal["slack", "api"]
 ApprovalKind = Literal["tool", "draft", "budget"]
@@ -33,7 +49,7 @@ class RunRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
     task: str = Field(min_length=1, max_length=8000)
-    requester: str = Field(min_length=1, max_length=64)
+    requester: PrincipalId
     channel: str | None = Field(default=None, pattern=SLACK_ID)
     thread_ts: str | None = Field(default=None, pattern=SLACK_TS)
     source: RunSource

@@ -33,7 +33,7 @@ from pydantic import BaseModel, ValidationError
 
 from agent.approvals.decisions import DECISION_ADAPTER, Decision
 from agent.clock import now_iso
-from agent.config import Settings
+from agent.config import Settings, running_in_lambda
 from agent.control.completions import Accepted, JobCompletions, JobReport
 from agent.control.completions import Refused as JobRefused
 from agent.control.principals import Principal, local_principal
@@ -48,9 +48,11 @@ from agent.control.runs import (
     RunNotFound,
 )
 from agent.control.usage import DEFAULT_DAYS, MAX_DAYS, since, summarise
-from agent.models import SLACK_ID, RunRequest, describe_validation_error
+from agent.json_limits import TooDeep, check_depth
+from agent.models import MAX_PRINCIPAL_LENGTH, SLACK_ID, RunRequest, describe_validation_error
 from agent.secrets import with_secrets
 from agent.status import ended_abnormally, status_of, unknown_status
+from api.cursor import NOT_OURS, BadCursor, decode_cursor, encode_cursor
 from api.models import (
     ApprovalView,
     CancelBody,
@@ -70,6 +72,7 @@ from api.models import (
 )
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_CURSOR_LENGTH = 16 * 1024  # a requester's cursor carries the requester: up to 2 KB, twice
 CALLBACKS_PREFIX = "/callbacks/"  # authorised by the token in the path
 
 
@@ -106,17 +109,20 @@ def build_api(settings: Settings, control: ControlPlane) -> APIGatewayHttpResolv
             raise ApiError(
                 409, f"idempotency_key {body.idempotency_key!r} was used for another task"
             )
-        request = RunRequest(
-            task=body.task,
-            requester=body.requester or caller.id,
-            started_by=caller.id,
-            channel=body.channel,
-            source="api",
-            run_id=run_id,
-            notify=body.notify,
-            budget_usd=body.budget_usd,
-            budget_tokens=body.budget_tokens,
-        )
+        try:
+            request = RunRequest(
+                task=body.task,
+                requester=body.requester or caller.id,
+                started_by=caller.id,
+                channel=body.channel,
+                source="api",
+                run_id=run_id,
+                notify=body.notify,
+                budget_usd=body.budget_usd,
+                budget_tokens=body.budget_tokens,
+            )
+        except ValidationError as err:  # the caller's identity, when it is the requester
+            raise ApiError(422, describe_validation_error(err, "run request")) from None
         if existing is None:  # readable at once, before the run's first step has run
             control.store.ensure_run(queued_run(request))
         try:
@@ -134,27 +140,37 @@ def build_api(settings: Settings, control: ControlPlane) -> APIGatewayHttpResolv
     @app.get("/runs", responses=_answers(RunPage, 400, 401, 422))
     def list_runs(
         status: Annotated[str | None, Query(max_length=32)] = None,
-        requester: Annotated[str | None, Query(max_length=256)] = None,
+        requester: Annotated[str | None, Query(max_length=MAX_PRINCIPAL_LENGTH)] = None,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
-        cursor: Annotated[str | None, Query(max_length=2048)] = None,
+        cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
     ) -> RunPage:
         if status is not None and (problem := unknown_status(status)) is not None:
             raise ApiError(400, problem)
         # Waiting for approval is a running run at a gate: filter on the stored word, then look.
         stored = "running" if status == "waiting_for_approval" else status
-        runs, after = control.store.list_runs(
-            requester=requester, status=stored, limit=limit, cursor=_decode_cursor(cursor)
-        )
+        try:
+            start = decode_cursor(cursor, requester=requester)
+            runs, after = control.store.list_runs(
+                requester=requester, status=stored, limit=limit, cursor=start
+            )
+        except BadCursor as err:
+            raise ApiError(400, str(err)) from None
+        except ClientError as err:  # a well-formed key the table still refuses as a start
+            if start is None or err.response.get("Error", {}).get("Code") != "ValidationException":
+                raise
+            raise ApiError(400, NOT_OURS) from None
         summaries = [
             RunSummary.model_validate({**run, "status": status_of(run)}, from_attributes=False)
             for run in runs
             if status is None or status_of(run) == status
         ]
-        return RunPage(runs=summaries, cursor=_encode_cursor(after))
+        return RunPage(runs=summaries, cursor=encode_cursor(after))
 
     @app.get("/usage", responses=_answers(UsageView, 400, 401, 403, 422))
     def usage(
-        requester: Annotated[str | None, Query(min_length=1, max_length=256)] = None,
+        requester: Annotated[
+            str | None, Query(min_length=1, max_length=MAX_PRINCIPAL_LENGTH)
+        ] = None,
         channel: Annotated[str | None, Query(pattern=SLACK_ID)] = None,
         days: Annotated[int, Query(ge=1, le=MAX_DAYS)] = DEFAULT_DAYS,
     ) -> UsageView:
@@ -406,22 +422,6 @@ def _authenticate(settings: Settings) -> Any:
     return middleware
 
 
-def _decode_cursor(cursor: str | None) -> dict[str, Any] | None:
-    if not cursor:
-        return None
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (binascii.Error, json.JSONDecodeError, UnicodeDecodeError, ValueError):
-        raise ApiError(400, "cursor is not one this API returned") from None
-    if not isinstance(decoded, dict) or not all(isinstance(v, str) for v in decoded.values()):
-        raise ApiError(400, "cursor is not one this API returned")
-    return decoded
-
-
-def _encode_cursor(key: dict[str, Any] | None) -> str | None:
-    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode() if key else None
-
-
 def _error(status: int, message: str) -> Response[str]:
     return Response(status, "application/json", ErrorBody(error=message).model_dump_json())
 
@@ -464,15 +464,52 @@ def _api() -> APIGatewayHttpResolver:
 
 
 def serve(api: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Answer one API Gateway event; oversize bodies are refused before anything parses them."""
-    body = event.get("body") or ""
-    if len(body) > MAX_BODY_BYTES * (2 if event.get("isBase64Encoded") else 1):
-        error = ErrorBody(error=f"the body is over {MAX_BODY_BYTES} bytes").model_dump_json()
-        return {"statusCode": 413, "headers": {"content-type": "application/json"}, "body": error}
+    """Answer one API Gateway event; a body too big or too deeply nested is refused before
+    anything parses it."""
+    refusal = body_refusal(event)
+    if refusal is not None:
+        status, message = refusal
+        headers = {"content-type": "application/json"}
+        return {
+            "statusCode": status,
+            "headers": headers,
+            "body": ErrorBody(error=message).model_dump_json(),
+        }
     response: dict[str, Any] = api.resolve(event, context)
     return response
+
+
+def body_refusal(event: dict[str, Any]) -> tuple[int, str] | None:
+    """(status, why) for a body no route may read: over the size limit in bytes (not
+    characters), not base64 where it says it is, or JSON nested too deep to parse."""
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except binascii.Error:
+            return 400, "the body is marked base64 but is not"
+    else:
+        raw = body.encode("utf-8", "surrogatepass")
+    if len(raw) > MAX_BODY_BYTES:
+        return 413, f"the body is {len(raw)} bytes; at most {MAX_BODY_BYTES} are allowed"
+    try:
+        check_depth(raw.decode("utf-8", "replace"), "the body")
+    except TooDeep as err:
+        return 400, str(err)
+    return None
+
+
+def cold_start() -> None:
+    """Read and check every setting and build the clients now (Lambda's init phase, below;
+    ``signoff dev`` at start): a bad setting stops the start, named, instead of failing
+    every request."""
+    _api()
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The Lambda entry point."""
     return serve(_api(), event, context)
+
+
+if running_in_lambda(os.environ):
+    cold_start()

@@ -7,9 +7,9 @@
   process; ``turn_overhead_ratio``: the first over the second.
 - ``checkpoint_bytes_per_turn_10`` / ``_50``: checkpointed bytes of a 10- and a 50-turn run
   over their turns; ``max_operation_bytes``: the largest single operation's checkpoint.
-- ``cache_prefix_ratio``: over the 10-turn run, the mean share of each request's input
-  (turn 2 on) inside the longest prefix it repeats, byte for byte, from the previous request
-  up to one of that request's cache breakpoints.
+- ``cache_prefix_ratio``: over the 10-turn run, the mean share of each request's input that
+  the next request reads back from the cache (``bench.prompt_cache.cache_read_share``; 1.0
+  when every request reads all of the previous one and only its newest turn is new).
 
 ``python -m bench.agent_turns``; results are merged into ``bench/results.json``.
 """
@@ -21,7 +21,6 @@ import json
 import statistics
 from typing import Any
 
-from agent.model.caching import strip_breakpoints
 from agent.model.request import ModelRequest
 from bench.bare import CallbackBox, agent_shaped, run_bare
 from bench.harness import (
@@ -32,6 +31,7 @@ from bench.harness import (
     quiet,
     run_to_end,
 )
+from bench.prompt_cache import cache_read_share
 from bench.results import merge_results
 from bench.workload import ScriptedModel, bench_deps, bench_handler, bench_settings, run_event
 
@@ -65,26 +65,9 @@ def floor_run(turns: int) -> dict[str, Any]:
     return {"seconds": bare.seconds, "operations": counted_operations(bare.operations)}
 
 
-def _blocks(request: ModelRequest) -> list[Any]:
-    """The request's input in the order the API caches it: tools, system, message blocks."""
-    blocks: list[Any] = [*request.tools, *request.system]
-    for message in request.messages:
-        blocks += [{"role": message["role"], **block} for block in message["content"]]
-    return blocks
-
-
-def cached_prefix_share(before: ModelRequest, after: ModelRequest) -> float:
-    """Bytes of ``after`` inside the longest prefix it shares with ``before`` that ends at one
-    of ``before``'s breakpoints, over all of ``after``'s input bytes."""
-    old, new = _blocks(before), _blocks(after)
-    sizes = [len(json.dumps(strip_breakpoints(b), sort_keys=True)) for b in new]
-    cached = 0
-    for index, (was, now) in enumerate(zip(old, new, strict=False)):
-        if strip_breakpoints(was) != strip_breakpoints(now):
-            break
-        if "cache_control" in was:
-            cached = index + 1
-    return sum(sizes[:cached]) / sum(sizes)
+def request_body(request: ModelRequest) -> dict[str, Any]:
+    """The parts of the Messages API body the cache reads."""
+    return {"tools": request.tools, "system": request.system, "messages": request.messages}
 
 
 def main() -> None:
@@ -101,7 +84,8 @@ def main() -> None:
         )
     per_turn = statistics.median(r["seconds"] for r in runs) / TURNS
     floor_per_turn = statistics.median(f["seconds"] for f in floors) / TURNS
-    shares = [cached_prefix_share(a, b) for a, b in itertools.pairwise(runs[0]["requests"])]
+    bodies = [request_body(request) for request in runs[0]["requests"]]
+    shares = [cache_read_share(a, b) for a, b in itertools.pairwise(bodies)]
     metrics = {
         "turn_overhead_ms": round(per_turn * 1000, 1),
         "turn_floor_ms": round(floor_per_turn * 1000, 1),

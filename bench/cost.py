@@ -1,5 +1,6 @@
 """What one typical run costs: orchestration on AWS (durable functions, and the same run on
-Step Functions) and Claude (with the project's prompt caching, and without).
+Step Functions) and Claude (with the project's prompt caching, without, and at caching's
+ideal: every byte before the newest turn read from the cache).
 
 The run: 5 model turns, 10 tool calls (one of which needs a reviewer) and the draft's review:
 2 approvals, each waiting 6 hours. It runs under the in-process durable runner against a
@@ -36,7 +37,7 @@ from bench.harness import (
     timed_step_bodies,
 )
 from bench.metering import BucketMeter, TableMeter, bucket_bytes
-from bench.prompt_cache import cached_and_uncached_usd
+from bench.prompt_cache import bill_run
 from bench.results import load_results, merge_results
 from bench.workload import (
     DRAFT,
@@ -134,13 +135,14 @@ def one_run(slack: FakeSlack, claude: FakeClaude) -> dict[str, float]:
     usage = replace(usage, s3_bytes=bucket_bytes(deps.blobs.s3, deps.settings.bucket))
     times, _ = request_times(usages)
     requests = list(zip(claude.requests[first_request:], usages, times, strict=True))
-    cached, uncached, _ = cached_and_uncached_usd(deps.settings.model, requests)
+    bill = bill_run(deps.settings.model, requests)
     durable, sfn = cost_model.durable_costs(usage), cost_model.sfn_costs(usage)
     return {
         "orchestration_cost_per_run_usd": sum(durable.values()),
         "sfn_orchestration_cost_per_run_usd": sum(sfn.values()),
-        "llm_cost_per_run_usd": cached,
-        "llm_cost_uncached_usd": uncached,
+        "llm_cost_per_run_usd": bill.cached_usd,
+        "llm_cost_uncached_usd": bill.uncached_usd,
+        "llm_cost_ideal_usd": bill.ideal_usd,
         **{f"cost_durable_{k}_usd": v for k, v in durable.items()},
         **{f"cost_sfn_{k}_usd": v for k, v in sfn.items()},
         "cost_run_operations": usage.durable_operations,

@@ -14,6 +14,10 @@ that end at a ``cache_control`` breakpoint. For each request, in order and at it
 Tokens are the request's input tokens as the API (here the fake) reported them, shared
 among the blocks in proportion to their JSON bytes. Without caching, every input token is
 plain input. Prices come from ``agent.model.pricing``.
+
+Caching is also measured against its own ideal: ``cache_read_share`` (how much of the
+previous request the next one reads back, 1.0 at best) and ``ideal_usd`` (the requests
+billed as a cache that never misses would bill them).
 """
 
 from __future__ import annotations
@@ -56,10 +60,7 @@ class _Block:
 
 def blocks_of(body: dict[str, Any], input_tokens: int) -> list[_Block]:
     """The request's blocks in cache order, each with its share of the input tokens."""
-    raw: list[dict[str, Any]] = [*body.get("tools", []), *_as_blocks(body.get("system"))]
-    for message in body.get("messages", []):
-        raw += [{"role": message["role"], **block} for block in _as_blocks(message["content"])]
-    texts = [json.dumps(_without_marker(block), sort_keys=True) for block in raw]
+    raw, texts = _block_texts(body)
     total = sum(len(text) for text in texts) or 1
     digest, blocks = hashlib.sha256(), []
     for block, text in zip(raw, texts, strict=True):
@@ -68,6 +69,19 @@ def blocks_of(body: dict[str, Any], input_tokens: int) -> list[_Block]:
         ttl = None if marker is None else str(marker.get("ttl", "5m"))
         blocks.append(_Block(digest.hexdigest(), input_tokens * len(text) / total, ttl))
     return blocks
+
+
+def input_bytes(body: dict[str, Any]) -> int:
+    """The request's input as the cache sees it: its blocks' JSON, markers left out."""
+    return sum(len(text) for text in _block_texts(body)[1])
+
+
+def _block_texts(body: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The blocks in cache order (tools, system, messages) and each one's JSON."""
+    raw: list[dict[str, Any]] = [*body.get("tools", []), *_as_blocks(body.get("system"))]
+    for message in body.get("messages", []):
+        raw += [{"role": message["role"], **block} for block in _as_blocks(message["content"])]
+    return raw, [json.dumps(_without_marker(block), sort_keys=True) for block in raw]
 
 
 def _as_blocks(value: Any) -> list[dict[str, Any]]:
@@ -85,9 +99,13 @@ def _without_marker(block: dict[str, Any]) -> dict[str, Any]:
 class PromptCache:
     """The API's cache for one workspace, replayed request by request."""
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, *, minimum: int | None = None) -> None:
         self.model = model
-        self.minimum = next((v for k, v in MIN_TOKENS.items() if k in model), DEFAULT_MIN_TOKENS)
+        self.minimum = (
+            minimum
+            if minimum is not None
+            else next((v for k, v in MIN_TOKENS.items() if k in model), DEFAULT_MIN_TOKENS)
+        )
         self.entries: dict[str, tuple[float, str]] = {}  # prefix -> (expires at, ttl)
 
     def bill(self, body: dict[str, Any], usage: dict[str, Any], at: float) -> Billed:
@@ -126,16 +144,64 @@ class PromptCache:
         return -1
 
 
-def cached_and_uncached_usd(
-    model: str, requests: list[tuple[dict[str, Any], dict[str, Any], float]]
-) -> tuple[float, float, list[Billed]]:
-    """Dollars for ``(body, reported usage, sent at)`` requests with caching and without."""
-    cache, billed = PromptCache(model), []
-    for body, usage, at in requests:
-        billed.append(cache.bill(body, usage, at))
-    cached = sum(turn_cost(model, b.usage()) for b in billed)
+@dataclass(frozen=True)
+class RunBill:
+    """A run's Claude cost three ways: as cached, without caching, and at caching's ideal."""
+
+    cached_usd: float
+    uncached_usd: float
+    ideal_usd: float
+    billed: list[Billed]
+
+
+def bill_run(model: str, requests: list[tuple[dict[str, Any], dict[str, Any], float]]) -> RunBill:
+    """Dollars for ``(body, reported usage, sent at)`` requests: with caching, without, and
+    as a cache that never misses would bill them."""
+    cache = PromptCache(model)
+    billed = [cache.bill(body, usage, at) for body, usage, at in requests]
     uncached = sum(
         turn_cost(model, {"input_tokens": u["input_tokens"], "output_tokens": u["output_tokens"]})
         for _, u, _ in requests
     )
-    return cached, uncached, billed
+    return RunBill(
+        cached_usd=sum(turn_cost(model, b.usage()) for b in billed),
+        uncached_usd=uncached,
+        ideal_usd=sum(turn_cost(model, b.usage()) for b in ideal_billing(requests)),
+        billed=billed,
+    )
+
+
+def ideal_billing(requests: list[tuple[dict[str, Any], dict[str, Any], float]]) -> list[Billed]:
+    """The requests as a perfect cache bills them: every block the previous request sent is
+    read from the cache; the newest turn's blocks are written for the next request to read
+    (5-minute rate), or plain input on the last request, which nothing reads after."""
+    billed, seen = [], 0
+    for number, (body, usage, _) in enumerate(requests):
+        blocks = blocks_of(body, int(usage["input_tokens"]))
+        read = sum(block.tokens for block in blocks[:seen])
+        newest = sum(block.tokens for block in blocks[seen:])
+        last = number == len(requests) - 1
+        billed.append(
+            Billed(
+                input_tokens=round(newest) if last else 0,
+                cache_read_input_tokens=round(read),
+                cache_creation_input_tokens=0 if last else round(newest),
+                cache_creation_1h_input_tokens=0,
+                output_tokens=int(usage["output_tokens"]),
+            )
+        )
+        seen = len(blocks)
+    return billed
+
+
+def cache_read_share(before: dict[str, Any], after: dict[str, Any]) -> float:
+    """Of ``before``'s input bytes, the share ``after`` reads from the cache ``before``
+    wrote (1.0: the new request reads all of the previous one back; only its newest turn
+    is new). Timing and the minimum cacheable length are left out: this is the placement
+    of the breakpoints alone."""
+    cache = PromptCache("", minimum=0)
+    cache.bill(before, {"input_tokens": input_bytes(before), "output_tokens": 0}, at=0)
+    # One token per byte: the shares read are shares of bytes.
+    usage = {"input_tokens": input_bytes(after), "output_tokens": 0}
+    read = cache.bill(after, usage, at=0).cache_read_input_tokens
+    return read / (input_bytes(before) or 1)

@@ -84,7 +84,12 @@ ROWS = (
         "the SDK's bare wait_for_condition, 50 checks: {job_poll_50_floor_ms} ms",
         "job_poll_50_floor_ms",
     ),
-    Row("cache_prefix_ratio", "", "every byte before the newest turn: 1.0", 1.0),
+    Row(
+        "cache_prefix_ratio",
+        "",
+        "ideal: each request reads all of the previous one back, 1.0",
+        1.0,
+    ),
     Row("click_to_resume_ms", "ms", "no floor: the whole local stack, end to end (see Method)"),
     Row("click_ack_ms", "ms", "Slack's ack deadline, 3,000 ms (documented)", SLACK_ACK_MS),
     *(
@@ -123,6 +128,12 @@ ROWS = (
         "USD",
         "same requests without prompt caching: {llm_cost_uncached_usd}",
         "llm_cost_uncached_usd",
+    ),
+    Row(
+        "llm_cost_per_run_usd",
+        "USD",
+        "same requests, every byte before the newest turn a cache read: {llm_cost_ideal_usd}",
+        "llm_cost_ideal_usd",
     ),
     Row(
         "orchestration_cost_per_run_usd",

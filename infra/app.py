@@ -19,7 +19,7 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from infra.nag import acknowledge_findings
-from infra.settings import StackSettings
+from infra.settings import SettingsError, StackSettings
 from infra.stack import SignoffStack
 
 STACK_NAME = "signoff"
@@ -73,7 +73,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--outdir", default=os.environ.get("CDK_OUTDIR", "cdk.out"))
     args = parser.parse_args(argv)
     context = dict(_pair(item) for item in args.context)
-    app, _ = build_app(context, outdir=args.outdir)
+    try:
+        app, _ = build_app(context, outdir=args.outdir)
+    except SettingsError as err:  # a bad -c value: say which, no traceback
+        print(f"synth failed: {err}", file=sys.stderr)
+        return 2
     try:
         app.synth()
     except RuntimeError as err:  # cdk-nag or template validation: the report says which

@@ -75,21 +75,39 @@ def acknowledge_findings(stack: SignoffStack) -> None:
             "constant time (agent.control.completions); an unknown or used URL gets 404/409/410 "
             "and never reaches a run. The stage is throttled.",
         )
-    _ack(
-        stack.agent.role,
-        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:"
-        "log-group:*]",
-        "export_log_group exports the log group a reviewer approved for that one call; the "
-        "group is chosen at run time, so the grant covers this account's groups in this region, "
-        "for CreateExportTask only.",
-    )
+    _acknowledge_log_exports(stack)
+    _acknowledge_bedrock(stack)
+
+
+def _acknowledge_log_exports(stack: SignoffStack) -> None:
+    """The wildcards of export_log_group's grants: only those the stack's settings name."""
+    settings = stack.settings
+    if not settings.log_exports_enabled:
+        return  # no export grants at all
+    groups = "arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
+    for pattern in settings.export_log_group_patterns:
+        resource = pattern if pattern.endswith("*") else f"{pattern}:*"
+        _ack(
+            stack.agent.role,
+            f"AwsSolutions-IAM5[Resource::{groups}{resource}]",
+            "export_log_group may export the log groups the deployer named (export_log_groups: "
+            "a name, whose ARN may end in :*, or a prefix ending in *), each export approved "
+            "by a reviewer; for CreateExportTask only.",
+        )
+    for bucket in settings.export_bucket_names:
+        _ack(
+            stack.agent.role,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::{bucket}/*]",
+            "CreateExportTask needs the caller to be allowed to write to the destination; "
+            "export tasks name their own keys, so the grant is PutObject on the objects of the "
+            "buckets the deployer named (export_buckets) and no other.",
+        )
     _ack(
         stack.agent.role,
         "AwsSolutions-IAM5[Resource::*]",
         "logs:DescribeExportTasks supports no resource-level permissions (the service "
         "authorization reference lists no resource type for it); it only reads task status.",
     )
-    _acknowledge_bedrock(stack)
 
 
 def _acknowledge_bedrock(stack: SignoffStack) -> None:

@@ -20,14 +20,17 @@ from infra.settings import BEDROCK_MODEL
 REQUESTER_INDEX = "by_requester"
 CHANNEL_INDEX = "by_channel"
 PENDING_INDEX = "pending"
-# Every DynamoDB call agent.storage.store makes (tests/infra reads its source to keep this true).
+# The DynamoDB calls agent.storage.store makes for every function (tests/infra reads its
+# source to keep this true)...
 STORE_ACTIONS = (
     "dynamodb:GetItem",
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:Query",
-    "dynamodb:Scan",
 )
+# ...and the one only the API makes: listing every run (GET /runs without a requester) is a
+# scan of the table. (The local stack's restart also scans, for waiting jobs: never deployed.)
+LIST_ACTIONS = ("dynamodb:Scan",)
 # The durable checkpoint API the SDK calls from inside the agent.
 CHECKPOINT_ACTIONS = ("lambda:CheckpointDurableExecution", "lambda:GetDurableExecutionState")
 # The control plane (agent.control.runs): resume a run with a decision, stop it, read its status.
@@ -41,8 +44,10 @@ JOB_ACTIONS = (
     "lambda:SendDurableExecutionCallbackFailure",
     "lambda:SendDurableExecutionCallbackHeartbeat",
 )
-# The export_log_group tool (agent.tools.aws_logs).
+# The export_log_group tool (agent.tools.aws_logs); CreateExportTask also needs the caller
+# to be allowed to write to the destination bucket.
 LOG_EXPORT_ACTIONS = ("logs:CreateExportTask", "logs:DescribeExportTasks")
+EXPORT_WRITE_ACTIONS = ("s3:PutObject",)
 BEDROCK_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
 
 
@@ -66,6 +71,11 @@ def store_access(table: dynamodb.ITableV2) -> iam.PolicyStatement:
             f"{table.table_arn}/index/{PENDING_INDEX}",
         ],
     )
+
+
+def run_listing(table: dynamodb.ITableV2) -> iam.PolicyStatement:
+    """Scan the table itself (no index) for a page of every run: the API function only."""
+    return iam.PolicyStatement(actions=list(LIST_ACTIONS), resources=[table.table_arn])
 
 
 def blob_access(bucket: s3.IBucket) -> iam.PolicyStatement:
@@ -98,18 +108,28 @@ def job_completion(agent: lambda_.IFunction) -> iam.PolicyStatement:
     return iam.PolicyStatement(actions=list(JOB_ACTIONS), resources=[execution_arns(agent)])
 
 
-def log_exports(stack: Stack) -> list[iam.PolicyStatement]:
-    """Start exports of this account's log groups (each one approved by a reviewer) and read
-    how they are going; DescribeExportTasks takes no resource but ``*``."""
-    groups = stack.format_arn(
-        service="logs",
-        resource="log-group",
-        resource_name="*",
-        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-    )
+def log_exports(
+    stack: Stack, *, log_groups: tuple[str, ...], buckets: tuple[str, ...]
+) -> list[iam.PolicyStatement]:
+    """Export only the log groups the stack names (a prefix ending in * names every group
+    under it), into only the buckets it names, and read how exports are going;
+    DescribeExportTasks takes no resource but ``*``."""
+    groups = [
+        stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        for pattern in log_groups
+        # A log group's ARN may end in ":*"; a prefix's "*" already covers it.
+        for name in ((pattern,) if pattern.endswith("*") else (pattern, f"{pattern}:*"))
+    ]
+    objects = [f"arn:{stack.partition}:s3:::{bucket}/*" for bucket in buckets]
     return [
-        iam.PolicyStatement(actions=["logs:CreateExportTask"], resources=[groups]),
+        iam.PolicyStatement(actions=["logs:CreateExportTask"], resources=groups),
         iam.PolicyStatement(actions=["logs:DescribeExportTasks"], resources=["*"]),
+        iam.PolicyStatement(actions=list(EXPORT_WRITE_ACTIONS), resources=objects),
     ]
 
 

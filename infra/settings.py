@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from agent.config import DEFAULT_BUDGET_USD, DEFAULT_MODEL, parse_id_list
+from agent.config import (
+    DEFAULT_BUDGET_USD,
+    DEFAULT_MODEL,
+    ConfigError,
+    check_export_buckets,
+    check_log_group_patterns,
+    parse_id_list,
+    split_list,
+)
 from infra.bundles import DEFAULT_BUNDLE_ROOT
 
 Provider = Literal["anthropic", "bedrock"]
@@ -51,6 +59,10 @@ class StackSettings:
     alarm_email: str | None = None
     run_budget_usd: float = DEFAULT_BUDGET_USD
     cost_alarm_usd_per_hour: int = 25
+    # export_log_group: the buckets it may write to, the log groups (or prefixes ending in *)
+    # it may export; both empty (the default): it refuses every export and has no grant.
+    export_buckets: str = ""
+    export_log_groups: str = ""
     bundle_dir: Path = DEFAULT_BUNDLE_ROOT
 
     def __post_init__(self) -> None:
@@ -70,7 +82,16 @@ class StackSettings:
             )
         _check_range("cost_alarm_usd_per_hour", self.cost_alarm_usd_per_hour, 1, 1_000_000)
         self._check_model()
-        parse_id_list(self.approvers)  # raises ConfigError naming APPROVERS
+        # The agent's own checks of the values the stack hands it, named by context key.
+        for name, check in (
+            ("approvers", lambda: parse_id_list(self.approvers)),
+            ("export_buckets", lambda: check_export_buckets(self.export_bucket_names)),
+            ("export_log_groups", lambda: check_log_group_patterns(self.export_log_group_patterns)),
+        ):
+            try:
+                check()
+            except ConfigError as err:
+                raise SettingsError(f"{name}: {err}") from None
         if not self.slash_command.startswith("/") or " " in self.slash_command:
             raise SettingsError(f"slash_command must look like /agent, got {self.slash_command!r}")
 
@@ -92,6 +113,19 @@ class StackSettings:
         if self.llm_provider == "bedrock" and self.bedrock_model:
             return self.bedrock_model
         return self.agent_model
+
+    @property
+    def export_bucket_names(self) -> tuple[str, ...]:
+        return split_list(self.export_buckets)
+
+    @property
+    def export_log_group_patterns(self) -> tuple[str, ...]:
+        return split_list(self.export_log_groups)
+
+    @property
+    def log_exports_enabled(self) -> bool:
+        """export_log_group can do something only with both a bucket and a log group."""
+        return bool(self.export_bucket_names and self.export_log_group_patterns)
 
     @property
     def blob_expiry_days(self) -> int:
@@ -124,6 +158,8 @@ _FIELD_KINDS: dict[str, type] = {
     "alarm_email": str,
     "run_budget_usd": float,
     "cost_alarm_usd_per_hour": int,
+    "export_buckets": str,
+    "export_log_groups": str,
     "bundle_dir": Path,
 }
 

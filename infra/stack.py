@@ -24,6 +24,8 @@ from agent.config import (
     ENV_APPROVERS,
     ENV_BUCKET,
     ENV_BUDGET_USD,
+    ENV_EXPORT_BUCKETS,
+    ENV_EXPORT_LOG_GROUPS,
     ENV_LLM_PROVIDER,
     ENV_PUBLIC_URL,
     ENV_SLACK_BOT_TOKEN,
@@ -122,6 +124,8 @@ class SignoffStack(Stack):
             ENV_SLASH_COMMAND: s.slash_command,
             ENV_APPROVAL_TIMEOUT: str(s.approval_timeout_hours * 3600),
             ENV_BUDGET_USD: str(s.run_budget_usd),
+            ENV_EXPORT_BUCKETS: ",".join(s.export_bucket_names),
+            ENV_EXPORT_LOG_GROUPS: ",".join(s.export_log_group_patterns),
             **self._secret_env(*self._agent_secrets()),
         }
         parts = self._function("Agent", FunctionSpec(
@@ -227,6 +231,7 @@ class SignoffStack(Stack):
             parts.role.add_to_policy(permissions.durable_control(agent.function))
             parts.role.add_to_policy(permissions.secret_read(*(self.secrets[s] for s in secrets)))
         api.role.add_to_policy(permissions.job_completion(agent.function))
+        api.role.add_to_policy(permissions.run_listing(self.table))
         slack.role.add_to_policy(permissions.invoke_self(self, self.slack_function_name))
 
     def _agent_statements(self) -> list[iam.PolicyStatement]:
@@ -234,8 +239,13 @@ class SignoffStack(Stack):
             permissions.store_access(self.table),
             permissions.blob_access(self.bucket),
             permissions.secret_read(*(self.secrets[s] for s in self._agent_secrets())),
-            *permissions.log_exports(self),
         ]
+        if self.settings.log_exports_enabled:
+            statements += permissions.log_exports(
+                self,
+                log_groups=self.settings.export_log_group_patterns,
+                buckets=self.settings.export_bucket_names,
+            )
         if self.settings.llm_provider == "bedrock" and self.settings.bedrock_model:
             statements += permissions.bedrock_invoke(self, self.settings.bedrock_model)
         return statements

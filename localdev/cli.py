@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from agent.config import chosen_provider
+from agent.config import ConfigError, chosen_provider
 from localdev.dynalite import DynaliteError
 from localdev.stack import DevOptions, DevStack
 
@@ -46,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stack.serve_forever()
     except KeyboardInterrupt:
         print("\nstopping...", flush=True)
-    except (OSError, DynaliteError) as err:
+    except (OSError, DynaliteError, ConfigError) as err:
         print(f"signoff dev could not start: {err}", file=sys.stderr)
         return 1
     finally:

@@ -166,6 +166,10 @@ class Dynalite:
             return self._log.read().decode(errors="replace")
         return ""
 
+    def exit_code(self) -> int | None:
+        """None while dynalite runs; its exit code once it has stopped."""
+        return self._process.poll()
+
     def _end_process(self) -> None:
         self._process.terminate()
         try:

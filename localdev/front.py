@@ -12,6 +12,7 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from localdev.apigw import ApiGateway, answer_json
+from localdev.health import Health
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 SLACK_EVENTS = "/slack/events"
@@ -21,14 +22,23 @@ _logger = logging.getLogger("signoff.dev")
 
 
 class FrontDoor:
-    """Routes by path; answers 503 on everything but ``/healthz`` until ``ready`` is set."""
+    """Routes by path; answers 503 on everything but ``/healthz`` until ``ready`` is set.
+
+    ``/healthz`` is 503 while starting, then checks each part ``health`` names whenever asked.
+    """
 
     def __init__(
-        self, *, slack_events: ApiGateway, api: ApiGateway, local_slack: WsgiApp | None
+        self,
+        *,
+        slack_events: ApiGateway,
+        api: ApiGateway,
+        local_slack: WsgiApp | None,
+        health: Health | None = None,
     ) -> None:
         self.slack_events = slack_events
         self.api = api
         self.local_slack = local_slack
+        self.health = health or Health({})
         self.ready = threading.Event()
 
     def __call__(
@@ -36,8 +46,10 @@ class FrontDoor:
     ) -> Iterable[bytes]:
         path = environ.get("PATH_INFO") or "/"
         if path == "/healthz":
-            status = 200 if self.ready.is_set() else 503
-            return answer_json(start_response, status, {"ready": self.ready.is_set()})
+            if not self.ready.is_set():
+                return answer_json(start_response, 503, {"ready": False, "error": "starting"})
+            status, report = self.health.report()
+            return answer_json(start_response, status, report)
         if not self.ready.is_set():
             return answer_json(start_response, 503, {"message": "starting"})
         if path == SLACK_EVENTS:

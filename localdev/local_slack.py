@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
+from agent.json_limits import loads
 from localdev.apigw import StartResponse, answer, answer_json
 from localdev.slack_workspace import BOT_USER, TEAM_ID, SlackError, Workspace, parse_args
 
@@ -381,7 +382,7 @@ class LocalSlack:
                 return answer_json(start_response, 200, self.web_api(path[5:], args, token))
             if path.startswith("/respond/") and method == "POST":
                 _, _, channel, user = path.split("/")[:4]
-                self.respond(channel, user, json.loads(raw or b"{}"))
+                self.respond(channel, user, _object(raw))
                 return answer_json(start_response, 200, {"ok": True})
             if path.startswith("/workspace/"):
                 return self._page_api(path, method, environ, raw, start_response)
@@ -407,7 +408,7 @@ class LocalSlack:
             return answer_json(start_response, 200, self.state_for(query.get("user", PEOPLE[0].id)))
         if method != "POST":
             return answer_json(start_response, 405, {"ok": False, "error": "method_not_allowed"})
-        body = json.loads(raw or b"{}")
+        body = _object(raw)
         user = str(body.get("user") or "")
         if user not in {p.id for p in PEOPLE}:
             return answer_json(
@@ -434,6 +435,14 @@ class LocalSlack:
         return answer_json(start_response, 200, result)
 
 
+def _object(raw: bytes) -> JsonObject:
+    """A request's JSON object body; ``ValueError`` (a 400) for anything else."""
+    parsed = loads(raw or b"{}", "the body")
+    if not isinstance(parsed, dict):
+        raise ValueError("the body must be a JSON object")
+    return parsed
+
+
 def _ack_text(body: bytes) -> str:
     """What Slack shows the user for a command's ack: its text, or the body as is."""
     parsed = _json_or_none(body)
@@ -444,7 +453,7 @@ def _ack_text(body: bytes) -> str:
 
 def _json_or_none(body: bytes) -> JsonObject | None:
     try:
-        parsed = json.loads(body) if body.strip() else None
-    except json.JSONDecodeError:
+        parsed = loads(body, "the answer") if body.strip() else None
+    except ValueError:
         return None
     return parsed if isinstance(parsed, dict) else None

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import copy
 import itertools
-import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
+
+from agent.json_limits import loads
 
 BOT_USER = "UBOT"
 BOT_ID = "BBOT"
@@ -168,12 +169,15 @@ def parse_args(raw: bytes, content_type: str, query: str = "") -> Args:
     """
     args: Args = dict(parse_qsl(query, keep_blank_values=True))
     if "json" in content_type:
-        args.update(json.loads(raw or b"{}"))
+        body = loads(raw or b"{}", "the body")
+        if not isinstance(body, dict):
+            raise ValueError("the body must be a JSON object")
+        args.update(body)
     elif raw:
         args.update(parse_qsl(raw.decode(), keep_blank_values=True))
     for name in JSON_FIELDS:
         if isinstance(args.get(name), str) and args[name]:
-            args[name] = json.loads(args[name])
+            args[name] = loads(args[name], name)
     return args
 
 

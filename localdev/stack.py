@@ -25,6 +25,7 @@ from typing import Any
 
 from agent.config import chosen_provider
 from localdev.dynalite import Dynalite
+from localdev.health import Health, answers_at, table_answers
 
 AGENT_FUNCTION = "signoff-agent"
 SLACK_FUNCTION = "signoff-slack"
@@ -130,6 +131,7 @@ class DevStack:
         )
         self.api_token = os.environ["SIGNOFF_API_TOKEN"]
         self.reviewer_token = local_secrets.reviewer_token
+        check_settings(os.environ)  # before anything starts: a bad one stops here, named
         self._start_storage()
         door = self._front_door()
         self.server = front.serve(door, self.options.host, self.options.port)
@@ -160,8 +162,10 @@ class DevStack:
 
         dynalite = Dynalite(self.data_dir / "dynamodb")
         self._stops.append(dynalite.stop)
+        self.dynalite = dynalite
         blobs = DiskS3(self.data_dir / "blobs").start()
         self._stops.append(blobs.stop)
+        self.blobs_url = blobs.url
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = dynalite.endpoint_url
         self.dynamodb_url = dynalite.endpoint_url
         os.environ["AWS_ENDPOINT_URL_S3"] = blobs.url
@@ -184,8 +188,26 @@ class DevStack:
             ),
             api=ApiGateway([("/", lambda e, c: self._handlers[API_FUNCTION](e, c))], context_for),
             local_slack=self._local_slack() if self.local_slack_enabled else None,
+            health=self._health(),
         )
         return door
+
+    def _health(self) -> Health:
+        """The parts ``/healthz`` checks (asked only once every part has started)."""
+        import boto3
+        from botocore.config import Config
+
+        quick = Config(connect_timeout=1, read_timeout=2, retries={"max_attempts": 1})
+        dynamodb = boto3.client("dynamodb", config=quick)
+        return Health(
+            {
+                "dynamodb": table_answers(
+                    dynamodb, os.environ["SIGNOFF_TABLE"], exited=self.dynalite.exit_code
+                ),
+                "s3": answers_at(self.blobs_url),
+                "lambda": lambda: answers_at(self.local_lambda.url)(),
+            }
+        )
 
     def _local_slack(self) -> Any:
         from localdev.local_slack import LocalSlack
@@ -228,12 +250,16 @@ class DevStack:
         os.environ["AWS_ENDPOINT_URL_LAMBDA"] = self.local_lambda.url
 
     def _wire(self) -> None:
-        """The handlers, imported now that the environment points at the local parts."""
-        from api.handler import handler as api_handler
-        from slack_app.lambda_handler import handler as slack_handler
+        """The handlers, imported now that the environment points at the local parts, and
+        started cold as Lambda would: each reads its settings and builds its clients now."""
+        from agent import handler as agent
+        from api import handler as api
+        from slack_app import lambda_handler as slack
 
-        self._handlers[SLACK_FUNCTION] = slack_handler
-        self._handlers[API_FUNCTION] = api_handler
+        for function in (agent, api, slack):
+            function.cold_start()
+        self._handlers[SLACK_FUNCTION] = slack.handler
+        self._handlers[API_FUNCTION] = api.handler
 
     def _resume(self) -> None:
         """Pick up where a previous process stopped, however it stopped (even SIGKILL).
@@ -287,6 +313,15 @@ class DevStack:
         handler = SocketModeHandler(build_app(SlackSettings.from_env()), app_token)
         handler.connect()  # type: ignore[no-untyped-call]
         self._stops.append(handler.close)
+
+
+def check_settings(env: Mapping[str, str]) -> None:
+    """Every function's settings, as each reads them: ``ConfigError`` names a bad one."""
+    from agent.config import Settings
+    from slack_app.config import SlackSettings
+
+    Settings.from_env(env)
+    SlackSettings.from_env(env)
 
 
 def _import_model_client() -> None:

@@ -16,6 +16,8 @@ from agent.config import (
     ENV_SLASH_COMMAND,
     ENV_TABLE,
     Secret,
+    check_table_name,
+    check_url,
     env_int,
     parse_id_list,
 )
@@ -44,6 +46,8 @@ class SlackSettings:
             raise ConfigError(f"{ENV_SLASH_COMMAND} must look like /agent")
         if not 1 <= self.claim_lease_seconds <= 900:
             raise ConfigError(f"{ENV_CLAIM_LEASE} must be between 1 and 900")
+        check_url(ENV_SLACK_API_URL, self.api_url)
+        check_table_name(self.table_name)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SlackSettings:

@@ -15,6 +15,7 @@ from slack_sdk.models.views import View
 
 from agent.approvals.decisions import MAX_FEEDBACK
 from agent.errors import ToolInputError
+from agent.json_limits import TooDeep, loads
 from agent.models import ApprovalRecord
 from agent.tools import ToolRegistry
 from agent.tools.edits import checked_edit
@@ -109,7 +110,9 @@ def _arguments(
     raw: str, record: ApprovalRecord, tools: ToolRegistry
 ) -> Submission | dict[str, str]:
     try:
-        arguments = json.loads(raw)
+        arguments = loads(raw, "The arguments")
+    except TooDeep as err:
+        return {FIELD_BLOCK: f"{err}."}
     except json.JSONDecodeError as err:
         return {FIELD_BLOCK: f"Not valid JSON: {err.msg} (line {err.lineno})."}
     if not isinstance(arguments, dict):

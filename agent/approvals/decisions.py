@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
-from agent.models import describe_validation_error
+from agent.models import PrincipalId, describe_validation_error
 
 MAX_TEXT = 12_000
 MAX_FEEDBACK = 3_000
@@ -22,8 +22,8 @@ class Decider(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: str = Field(min_length=1, max_length=2048)
-    name: str = Field(min_length=1, max_length=2048)
+    id: PrincipalId
+    name: PrincipalId
     via: str | None = Field(
         default=None, max_length=2048, description="The API caller who decided on their behalf"
     )

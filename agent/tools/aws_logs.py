@@ -4,7 +4,9 @@ CloudWatch Logs runs an export as a task (``CreateExportTask``) that takes minut
 the call polls ``DescribeExportTasks`` (every 30 s at first, backing off to 5 minutes) until
 the task is COMPLETED, at no compute cost in between. The bucket must let the CloudWatch Logs
 service write to it (see the README). An export moves data out of the account, so a reviewer
-approves each call.
+approves each call, and the deployment names the buckets it may write to and the log groups
+it may export (``SIGNOFF_EXPORT_BUCKETS``, ``SIGNOFF_EXPORT_LOG_GROUPS``): any other is
+refused with an error Claude reads, and the role's IAM grants match the same lists.
 """
 
 from __future__ import annotations
@@ -15,22 +17,28 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agent.approvals.policy import REQUIRE
+from agent.config import (
+    ENV_EXPORT_BUCKETS,
+    ENV_EXPORT_LOG_GROUPS,
+    LOG_GROUP_NAME,
+    S3_BUCKET_NAME,
+    Settings,
+)
+from agent.errors import ToolInputError
 from agent.tools.context import ToolContext
 from agent.tools.jobs import Done, Failed, JobHandle, JobStatus, Pending, Polling
 from agent.tools.registry import ToolRegistry
 
-LOG_GROUP = r"^[\.\-_/#A-Za-z0-9]{1,512}$"
-BUCKET = r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$"
 RUNNING = frozenset({"PENDING", "RUNNING"})
 
 
 class ExportArgs(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    log_group: str = Field(pattern=LOG_GROUP, description="The log group's name")
+    log_group: str = Field(pattern=LOG_GROUP_NAME.pattern, description="The log group's name")
     from_time: datetime = Field(alias="from", description="Start of the range (ISO 8601)")
     to_time: datetime = Field(alias="to", description="End of the range (ISO 8601)")
-    bucket: str = Field(pattern=BUCKET, description="The S3 bucket to export to")
+    bucket: str = Field(pattern=S3_BUCKET_NAME.pattern, description="The S3 bucket to export to")
     prefix: str = Field(
         default="exported-logs", max_length=512, description="Key prefix in the bucket"
     )
@@ -60,7 +68,10 @@ def register(registry: ToolRegistry) -> None:
     def export_log_group(ctx: ToolContext, args: ExportArgs) -> JobHandle:
         """Export a CloudWatch Logs log group's events between two times to an S3 bucket, and
         wait until the export has finished (it can take hours). A reviewer approves each
-        export."""
+        export. Only the buckets and log groups this deployment names are allowed."""
+        refusal = export_refusal(ctx.settings, args)
+        if refusal is not None:
+            raise ToolInputError(refusal)
         logs = ctx.aws("logs")
         name = f"signoff-{ctx.idempotency_key[:24]}"
         if ctx.attempt > 1 and (earlier := _task_named(logs, name)) is not None:
@@ -74,6 +85,32 @@ def register(registry: ToolRegistry) -> None:
             destinationPrefix=args.prefix,
         )
         return {"task_id": created["taskId"], "bucket": args.bucket, "prefix": args.prefix}
+
+
+def export_refusal(settings: Settings, args: ExportArgs) -> str | None:
+    """Why this deployment does not allow the export, or None when it does."""
+    buckets, groups = settings.export_buckets, settings.export_log_groups
+    if not buckets or not groups:
+        return (
+            "exporting logs is not set up in this deployment: it names no buckets to write "
+            f"to ({ENV_EXPORT_BUCKETS}) or no log groups to export ({ENV_EXPORT_LOG_GROUPS})"
+        )
+    if args.bucket not in buckets:
+        return f"bucket {args.bucket!r} is not allowed; export to one of: {', '.join(buckets)}"
+    if not log_group_allowed(args.log_group, groups):
+        return (
+            f"log group {args.log_group!r} is not allowed; this deployment exports only: "
+            f"{', '.join(groups)}"
+        )
+    return None
+
+
+def log_group_allowed(name: str, patterns: tuple[str, ...]) -> bool:
+    """Whether a pattern names the log group (``/aws/lambda/*`` names every one under it)."""
+    return any(
+        name.startswith(pattern[:-1]) if pattern.endswith("*") else name == pattern
+        for pattern in patterns
+    )
 
 
 def check_export(ctx: ToolContext, handle: JobHandle) -> JobStatus:

@@ -3,9 +3,15 @@
 Run inside the turn's ``context.map`` branch, so several jobs of one turn wait in parallel:
 
     polling   tool-N-i (start, a step)    tool-N-i-poll (wait_for_condition: check, back off)
-    webhook   tool-N-i (wait_for_callback: the submitter starts the job with its completion
-              URL)    tool-N-i-result (a step: record how it ended)
+    webhook   tool-N-i-callback (the callback the job completes)    tool-N-i (start, a step at
+              most once per attempt, with the callback's completion URL)    tool-N-i-result
+              (a step: record how it ended, after waiting on the callback)
     sleep     tool-N-i (a step: how long)  tool-N-i-pause (context.wait)
+
+In every kind ``tool-N-i`` is the step that runs the tool's function. A webhook job's start
+is its own step rather than a ``wait_for_callback`` submitter: a submitter is retried on any
+error, so an outside system that took the start and then failed to answer would get two or
+three starts; a start that fails here is reported, never repeated.
 
 Each ends as an outcome (``agent.tools.results``); a job that fails, times out or cannot start
 is an error outcome for Claude, never a failed run.
@@ -19,7 +25,12 @@ import secrets
 from typing import Any
 
 from aws_durable_execution_sdk_python import DurableContext, StepContext
-from aws_durable_execution_sdk_python.config import Duration, StepConfig, WaitForCallbackConfig
+from aws_durable_execution_sdk_python.config import (
+    CallbackConfig,
+    Duration,
+    StepConfig,
+    StepSemantics,
+)
 from aws_durable_execution_sdk_python.exceptions import (
     CallbackError,
     CallbackExternalError,
@@ -27,7 +38,7 @@ from aws_durable_execution_sdk_python.exceptions import (
     WaitForConditionError,
 )
 from aws_durable_execution_sdk_python.retries import RetryStrategyConfig, create_retry_strategy
-from aws_durable_execution_sdk_python.types import WaitForConditionCheckContext
+from aws_durable_execution_sdk_python.types import Callback, WaitForConditionCheckContext
 from aws_durable_execution_sdk_python.waits import WaitForConditionConfig
 
 from agent.clock import iso_after, now_iso, utc_clock_after
@@ -35,10 +46,10 @@ from agent.errors import ToolInputError
 from agent.serdes import COMPACT_JSON
 from agent.telemetry import AGENT_SERVICE, COUNT, emit
 from agent.tools.jobs import Done, Failed, Pending, Polling, PollState, Sleep, Webhook
-from agent.tools.results import CallRun, failure_text, output_text
+from agent.tools.results import ERROR_TEXT_LIMIT, CallRun, failure_text, output_text
 
 # Durable operations each kind of job adds (the run counts them against AWS's cap).
-JOB_OPERATIONS = {Polling: 2, Webhook: 4, Sleep: 2}
+JOB_OPERATIONS = {Polling: 2, Webhook: 3, Sleep: 2}
 JOB_ID_PREFIX = "jb_"
 
 JSON_STEP = StepConfig(serdes=COMPACT_JSON)
@@ -166,33 +177,38 @@ class _Job:
             text = f"{self.tool.name} needs SIGNOFF_PUBLIC_URL (the API's URL) to call back"
             return self.call.outcome("error", {"text": text})
         job_id = job_id_for(self.call.run.execution_arn, self.call.name)
-        config = WaitForCallbackConfig(
-            timeout=Duration.from_seconds(webhook.timeout_seconds),
-            heartbeat_timeout=Duration.from_seconds(webhook.heartbeat_seconds or 0),
-            serdes=COMPACT_JSON,
-            retry_strategy=_START_RETRY,
+        callback = context.create_callback(
+            name=f"{self.call.name}-callback",
+            config=CallbackConfig(
+                timeout=Duration.from_seconds(webhook.timeout_seconds),
+                heartbeat_timeout=Duration.from_seconds(webhook.heartbeat_seconds or 0),
+                serdes=COMPACT_JSON,
+            ),
+        )
+        callback_id = callback.callback_id
+        started: dict[str, Any] = context.step(
+            lambda step: self._start_webhook(step, job_id, callback_id, webhook, public_url),
+            name=self.call.name,
+            config=StepConfig(
+                retry_strategy=_START_RETRY,  # only an attempt cut off mid-step is retried
+                step_semantics=StepSemantics.AT_MOST_ONCE_PER_RETRY,
+                serdes=COMPACT_JSON,
+            ),
         )
         ended: dict[str, Any]
-        try:
-            result = context.wait_for_callback(
-                lambda callback_id, _: self._submit(job_id, callback_id, webhook, public_url),
-                name=self.call.name,
-                config=config,
-            )
-            ended = {"status": "ok", "result": result}
-        except CallbackTimeoutError as err:
-            ended = {"status": "timed_out", "error": _timeout_text(self.tool.name, webhook, err)}
-        except CallbackExternalError as err:  # the job reported a failure
-            ended = {"status": "error", "error": f"{self.tool.name} failed: {err.message}"}
-        except CallbackError as err:  # the submitter never got the job started
-            error = f"{self.tool.name} did not start: {err.message}"
-            ended = {"status": "error", "error": error, "abandoned": True}
+        if "error" in started:
+            ended = {"status": "error", "error": started["error"], "abandoned": True}
+        else:
+            ended = self._wait(callback, webhook)
         return context.step(
             lambda _: self._settle(job_id, ended), name=f"{self.call.name}-result", config=JSON_STEP
         )
 
-    def _submit(self, job_id: str, callback_id: str, webhook: Webhook, public_url: str) -> None:
-        """Save the job (its completion URL's secret), then start it with that URL."""
+    def _start_webhook(
+        self, step: StepContext, job_id: str, callback_id: str, webhook: Webhook, public_url: str
+    ) -> dict[str, Any]:
+        """Save the job (its completion URL's secret), then start it with that URL, once:
+        a start that raises is reported (the outside system may have taken it), not retried."""
         record = {
             "job_id": job_id,
             "run_id": self.call.run.run_id,
@@ -206,9 +222,25 @@ class _Job:
         )
         url = public_url + completion_path(f"{job_id}.{secret}")
         self.call.show("running", "starting")
-        args = self.tool.parse_args(self.call.arguments)
-        self.tool.run(self.call.context(attempt=1, completion_url=url), args)
+        try:
+            args = self.tool.parse_args(self.call.arguments)
+            self.tool.run(self.call.context(attempt=step.attempt, completion_url=url), args)
+        except Exception as err:  # noqa: BLE001 - a tool's failure is Claude's to handle
+            step.logger.warning("job %s did not start: %s", self.tool.name, type(err).__name__)
+            return {"error": f"{self.tool.name} did not start: {_reason(err)}"}
         self.call.show("waiting_job", "waiting for it to call back")
+        return {"started": True}
+
+    def _wait(self, callback: Callback[Any], webhook: Webhook) -> dict[str, Any]:
+        """Suspend until the job posts to its completion URL, or its time is up."""
+        try:
+            return {"status": "ok", "result": callback.result()}
+        except CallbackTimeoutError as err:
+            return {"status": "timed_out", "error": _timeout_text(self.tool.name, webhook, err)}
+        except CallbackExternalError as err:  # the job reported a failure
+            return {"status": "error", "error": f"{self.tool.name} failed: {err.message}"}
+        except CallbackError as err:
+            return {"status": "error", "error": f"{self.tool.name}: {err.message}"}
 
     def _settle(self, job_id: str, ended: dict[str, Any]) -> dict[str, Any]:
         """Record how the job ended (a late completion then gets a clear answer)."""
@@ -251,6 +283,13 @@ class _Job:
             step_semantics=self.call.step_semantics,
             serdes=COMPACT_JSON,
         )
+
+
+def _reason(err: Exception) -> str:
+    """Why a start failed, as Claude reads it (a tool's own input errors speak for
+    themselves)."""
+    text = str(err) if isinstance(err, ToolInputError) else f"{type(err).__name__}: {err}"
+    return text[:ERROR_TEXT_LIMIT]
 
 
 def _timeout_text(tool_name: str, webhook: Webhook, err: CallbackTimeoutError) -> str:

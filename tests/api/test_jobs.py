@@ -189,6 +189,32 @@ def test_http_job_can_let_the_service_call_back(make_api: ApiFactory) -> None:
         assert '"rows": 7' in result["content"]
 
 
+def test_a_webhook_start_the_service_took_but_failed_to_answer_is_not_repeated(
+    make_api: ApiFactory,
+) -> None:
+    with FakeJobService(start_status=502) as service:
+        start = tool_use("t1", "http_job", start_url=f"{service.url}/jobs", completion="callback")
+        api = make_api(
+            by_turn(calls(start), draft("It did not start.")),
+            public_url=PUBLIC_URL,
+            http_job_allow=("127.0.0.1",),
+        )
+        api.call("POST", "/runs", {"task": "run it", "requester": "UREQ", "channel": CHANNEL})
+        run = the_run(api)
+        api.stack.agent.decide(api.stack.card(run, "approve-0-0"), "approve")
+        api.stack.agent.decide(api.stack.card(run, "review-1"), "approve")
+        assert api.stack.output(run)["status"] == "delivered"
+
+        assert len(service.jobs) == 1  # started once: the failed answer is reported, not retried
+        result = tool_results(api.stack.agent.claude_requests()[1])["t1"]
+        assert result["is_error"] is True
+        assert "http_job did not start" in result["content"] and "502" in result["content"]
+        # The URL the service was handed says the run stopped waiting for it.
+        path = urlsplit(service.jobs[0].body["callback_url"]).path
+        status, late = api.call("POST", path, {"status": "succeeded"}, token=None)
+        assert status == 410 and "stopped waiting" in late["error"]
+
+
 def test_a_restart_of_the_local_stack_finds_each_waiting_job_and_when_it_times_out(
     make_api: ApiFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -3,7 +3,8 @@
 A job answers ``running`` for ``checks_to_finish`` status checks, then ``outcome`` (a dict
 merged into the answer, e.g. ``{"status": "succeeded", "result": ...}``). Starts are
 recorded with their body and headers, so a test sees the ``callback_url`` and the
-``Idempotency-Key`` the tool sent.
+``Idempotency-Key`` the tool sent. ``start_status`` answers starts with another status
+after recording them: a 5xx is a service that took the job and then failed to say so.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class FakeJobService:
         default_factory=lambda: {"status": "succeeded", "result": {"rows": 42}}
     )
     jobs: list[Job] = field(default_factory=list)
+    start_status: int = 202
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -75,7 +77,10 @@ class _Handler(FakeHandler):
             self.send_json(404, {"error": "no such route"})
             return
         started = owner.start(json.loads(self.read_body() or b"{}"), self.lower_headers())
-        self.send_json(202, started)
+        if owner.start_status >= 400:
+            self.send_json(owner.start_status, {"error": "the job queue did not answer in time"})
+        else:
+            self.send_json(owner.start_status, started)
 
     def do_GET(self) -> None:
         owner: FakeJobService = self.owner

@@ -24,12 +24,15 @@ from localdev.lambda_host import LocalLambda
 from slack_app.app import build_app
 from slack_app.config import SlackSettings
 from slack_app.lambda_handler import LambdaHandler, make_lambda_handler
+from tests.api.conftest import make_api, make_stack
 from tests.fakes.aws import Dynalite, MotoS3
 from tests.fakes.claude import FakeClaude, Script
 from tests.fakes.slack import FakeSlack
 from tests.scenarios.harness import AgentHarness, agent_harness
 from tests.slack_app.conftest import AGENT_FUNCTION, SLACK_FUNCTION, SlackStack
 from tests.slack_app.slack_requests import SIGNING_SECRET
+
+__all__ = ["make_api", "make_stack"]  # the API's fixtures, for the API abuse suite
 
 CALLBACK_OPERATIONS = ("SendDurableExecutionCallbackSuccess", "SendDurableExecutionCallbackFailure")
 

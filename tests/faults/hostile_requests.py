@@ -1,4 +1,5 @@
-"""Hypothesis strategies for requests to ``POST /slack/events`` that must never do harm.
+"""Hypothesis strategies for requests to ``POST /slack/events`` and to the HTTP API that
+must never do harm.
 
 Each example is a ``Hostile``: one API Gateway v2 event, maybe replayed, and the statuses it
 may get. Bodies (``slack_payloads``) are wrapped the way API Gateway does it
@@ -7,22 +8,39 @@ then signed, or mis-signed, exactly as Slack signs: a wrong secret, a stale or f
 unreadable timestamp, no signature, a body changed after signing. Signed ones come with
 other content types, other methods, replays, Slack's retry headers, and the headers Bolt adds
 to its own lazy invocations sent from outside.
+
+API requests (``hostile_api_requests``) go to every route, with the local bearer token or as
+an IAM caller with a long ARN: bodies nested past any parser's limit, bodies over the size
+limit in bytes though not in characters, forged list cursors, and any JSON. None can start a
+run or decide: run starts carry no object, decisions name a decided or made-up approval, and
+completion URLs are made up.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import json
 import time
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_plus, urlencode
 
 from hypothesis import strategies as st
 
+from api.handler import MAX_BODY_BYTES
 from localdev.apigw import http_api_event
-from tests.faults.hostile_values import usually
+from tests.faults.hostile_values import (
+    DEEP_JSON,
+    JSON_VALUES,
+    LONG_PRINCIPALS,
+    NOT_STRINGS,
+    STRINGS,
+    heavy_text,
+    usually,
+)
 from tests.faults.slack_payloads import (
     FORM,
     JSON,
@@ -136,3 +154,133 @@ def signed(draw: st.DrawFn, targets: Targets) -> Hostile:
 def hostile_requests(targets: Targets) -> st.SearchStrategy[Hostile]:
     """Two signed requests for each forged one: the signed ones reach the listeners."""
     return st.one_of(forged(targets), signed(targets), signed(targets))
+
+
+# The HTTP API -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ApiTargets:
+    """What hostile API requests aim at: a finished run and its decided gate, and the bearer
+    token."""
+
+    decided_approval: str
+    run_id: str
+    token: str
+
+
+def api_event(
+    method: str, path: str, body: str, *, query: str = "", caller: str | None, token: str
+) -> dict[str, Any]:
+    """An API Gateway v2 event: as an IAM caller (``caller``), else with the bearer token."""
+    headers = {"content-type": "application/json"}
+    if caller is None:
+        headers["authorization"] = f"Bearer {token}"
+    event = http_api_event(method, path, query, headers, body.encode(), "198.51.100.7")
+    if caller is not None:
+        event["requestContext"]["authorizer"] = {"iam": {"userArn": caller}}
+    return event
+
+
+def _b64(raw: str) -> str:
+    return base64.urlsafe_b64encode(raw.encode("utf-8", "surrogatepass")).decode()
+
+
+CURSOR_KEYS = st.sampled_from(["pk", "sk", "gsi_requester", "created_at", "other"])
+FORGED_CURSORS = st.one_of(
+    st.text(max_size=60),
+    JSON_VALUES.map(lambda value: _b64(json.dumps(value))),
+    st.dictionaries(CURSOR_KEYS, STRINGS | NOT_STRINGS, max_size=5).map(
+        lambda key: _b64(json.dumps(key))
+    ),
+    DEEP_JSON.map(_b64),
+)
+MADE_UP_APPROVALS = st.binary(min_size=16, max_size=16).map(lambda raw: "ap_" + raw.hex()) | (
+    STRINGS.map(lambda text: "ap_" + "".join(c for c in text if c.isalnum())[:40])
+)
+MADE_UP_TOKENS = st.builds(
+    lambda raw, secret: f"jb_{raw.hex()}.{secret}",
+    st.binary(min_size=16, max_size=16),
+    st.text("abcdefXYZ0123456789-_", min_size=1, max_size=40),
+)
+
+
+@cache
+def body_routes(targets: ApiTargets) -> st.SearchStrategy[str]:
+    """Every route that takes a body, aimed where no body can decide or start anything."""
+    return st.one_of(
+        st.just("/runs"),
+        st.just(f"/approvals/{targets.decided_approval}/decision"),
+        MADE_UP_APPROVALS.map(lambda approval: f"/approvals/{approval}/decision"),
+        st.just(f"/runs/{targets.run_id}/cancel"),
+        MADE_UP_TOKENS.map(lambda token: f"/callbacks/{token}"),
+        MADE_UP_TOKENS.map(lambda token: f"/callbacks/{token}/heartbeat"),
+    )
+
+
+CALLERS = st.none() | LONG_PRINCIPALS
+NOT_OBJECTS = JSON_VALUES.filter(lambda value: not isinstance(value, dict))
+
+
+@st.composite
+def deep_bodies(draw: st.DrawFn, targets: ApiTargets) -> Hostile:
+    """JSON nested past the limit, alone or inside an object: refused before parsing."""
+    deep = draw(DEEP_JSON)
+    body = draw(st.sampled_from([deep, '{"task": "t", "arguments": ' + deep + "}"]))
+    event = api_event("POST", draw(body_routes(targets)), body, caller=None, token=targets.token)
+    return Hostile("api:deep_json", (event,), frozenset({400}))
+
+
+@st.composite
+def heavy_bodies(draw: st.DrawFn, targets: ApiTargets) -> Hostile:
+    """Over the size limit in bytes, under it in characters."""
+    body = json.dumps({"task": draw(heavy_text(MAX_BODY_BYTES))}, ensure_ascii=False)
+    event = api_event("POST", draw(body_routes(targets)), body, caller=None, token=targets.token)
+    return Hostile("api:heavy_body", (event,), frozenset({413}))
+
+
+@st.composite
+def forged_cursors(draw: st.DrawFn, targets: ApiTargets) -> Hostile:
+    """A page of runs from a cursor this API never returned (maybe for one requester)."""
+    query = {"cursor": draw(FORGED_CURSORS)}
+    if draw(st.booleans()):
+        query["requester"] = draw(st.just("UREQUESTER") | LONG_PRINCIPALS)
+    event = api_event(
+        "GET", "/runs", "", query=urlencode(query), caller=draw(CALLERS), token=targets.token
+    )
+    return Hostile("api:forged_cursor", (event,))
+
+
+@st.composite
+def any_json_bodies(draw: st.DrawFn, targets: ApiTargets) -> Hostile:
+    """Any JSON from any caller; never an object to ``POST /runs`` (it could start a run)."""
+    path = draw(body_routes(targets))
+    value = draw(NOT_OBJECTS if path == "/runs" else JSON_VALUES)
+    event = api_event("POST", path, json.dumps(value), caller=draw(CALLERS), token=targets.token)
+    return Hostile("api:any_json", (event,))
+
+
+@st.composite
+def long_callers(draw: st.DrawFn, targets: ApiTargets) -> Hostile:
+    """IAM callers with long ARNs reading runs and usage."""
+    caller = draw(LONG_PRINCIPALS)
+    path, query = draw(
+        st.sampled_from(
+            [
+                (f"/runs/{targets.run_id}", ""),
+                ("/runs", urlencode({"requester": caller})),
+                ("/usage", urlencode({"requester": caller})),
+            ]
+        )
+    )
+    event = api_event("GET", path, "", query=query, caller=caller, token=targets.token)
+    return Hostile("api:long_caller", (event,))
+
+
+def hostile_api_requests(targets: ApiTargets) -> st.SearchStrategy[Hostile]:
+    """Every kind of hostile API request, evenly."""
+    return st.one_of(
+        deep_bodies(targets),
+        heavy_bodies(targets),
+        forged_cursors(targets),
+        any_json_bodies(targets),
+        long_callers(targets),
+    )

@@ -1,4 +1,5 @@
-"""Hostile values for generated Slack payloads: nasty and huge text, any JSON, damage.
+"""Hostile values for generated requests: nasty and huge text, any JSON, JSON nested past
+any parser's limit, text heavier in bytes than in characters, long principals, damage.
 
 Strategies are module constants: building them inside each draw costs hypothesis more than
 the request they go into.
@@ -11,6 +12,8 @@ from functools import cache
 from typing import Any
 
 from hypothesis import strategies as st
+
+from agent.json_limits import MAX_JSON_DEPTH
 
 NASTY_STRINGS = (
     "",
@@ -43,6 +46,41 @@ JSON_VALUES = st.recursive(
     max_leaves=4,
 )
 NOT_STRINGS = JSON_VALUES.filter(lambda value: not isinstance(value, str))
+
+
+def nested_json(depth: int, kind: str) -> str:
+    """JSON text ``depth`` levels deep (as text: Python cannot build and dump it that deep)."""
+    if kind == "array":
+        return "[" * depth + "]" * depth
+    return '{"a": ' * depth + "null" + "}" * depth
+
+
+# Just past the limit, or far past the parser's recursion limit.
+DEEP_JSON = st.builds(
+    nested_json,
+    st.integers(min_value=MAX_JSON_DEPTH + 1, max_value=MAX_JSON_DEPTH + 3)
+    | st.integers(min_value=900, max_value=5_000),
+    st.sampled_from(["array", "object"]),
+)
+
+
+def heavy_text(min_bytes: int) -> st.SearchStrategy[str]:
+    """Text over ``min_bytes`` in UTF-8 but well under it in characters (2-4 bytes each)."""
+    return st.sampled_from(["é", "€", "👍"]).flatmap(
+        lambda char: st.integers(
+            min_value=min_bytes // len(char.encode()) + 1,
+            max_value=min_bytes // len(char.encode()) + 2_000,
+        ).map(lambda count: char * count)
+    )
+
+
+# IAM principals as API Gateway reports them: SSO role sessions run past 100 characters,
+# IAM allows 2,048, and nothing stops a test from sending more.
+LONG_PRINCIPALS = st.builds(
+    lambda role, session: f"arn:aws:sts::123456789012:assumed-role/{role}/{session}",
+    st.just("AWSReservedSSO_AdministratorAccess_0123456789abcdef") | st.text("ab_", max_size=64),
+    st.integers(min_value=1, max_value=3_000).map(lambda size: "s" * size),
+)
 # Damage, half the time: up to three (path index, replacement) pairs; the index picks among
 # the payload's key paths. Replacements never yield an approver's id, the waiting gate's id
 # or an action id, so damage cannot turn a harmless request into a decision.

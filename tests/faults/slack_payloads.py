@@ -21,6 +21,7 @@ from agent.approvals.cards import ACTION_APPROVE, ACTION_EDIT, ACTION_REJECT, AC
 from slack_app.commands import MAX_TASK
 from slack_app.modals import EDIT_VIEW, FIELD_ACTION, FIELD_BLOCK, REJECT_VIEW, REVISE_VIEW
 from tests.faults.hostile_values import (
+    DEEP_JSON,
     EDITS,
     JSON_VALUES,
     NOT_STRINGS,
@@ -286,7 +287,8 @@ def routed_bodies(targets: Targets) -> st.SearchStrategy[tuple[str, bytes, str]]
     )
 
 
-# Bodies Slack never sends: random bytes, random forms, payloads that are not objects.
+# Bodies Slack never sends: random bytes, random forms, payloads that are not objects, JSON
+# nested deeper than a parser can follow.
 JUNK_BODIES = st.one_of(
     st.binary(max_size=300).map(lambda raw: ("random_bytes", raw, "application/octet-stream")),
     st.text(max_size=300).map(
@@ -298,4 +300,12 @@ JUNK_BODIES = st.one_of(
     JSON_VALUES.map(lambda value: ("payload_any_json", *interaction_body(value))),
     JSON_VALUES.map(lambda value: ("body_any_json", *json_body(value))),
     st.text(max_size=100).map(lambda text: ("payload_not_json", *form_body({"payload": text}))),
+    DEEP_JSON.map(lambda text: ("body_deep_json", text.encode(), JSON)),
+    DEEP_JSON.map(lambda text: ("payload_deep_json", *form_body({"payload": text}))),
+    DEEP_JSON.map(
+        lambda text: (
+            "block_actions_deep_json",
+            *form_body({"payload": '{"type": "block_actions", "actions": ' + text + "}"}),
+        )
+    ),
 )

@@ -27,6 +27,8 @@ from infra.nag import logical_id
 from infra.stack import SignoffStack
 
 BEDROCK_PROFILE = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+EXPORT_BUCKETS = "audit-exports"
+EXPORT_LOG_GROUPS = "/aws/lambda/* /ecs/checkout"
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ def default(synth: SynthFactory) -> Synthesized:
 
 @pytest.fixture(scope="session")
 def bedrock(synth: SynthFactory) -> Synthesized:
-    """Bedrock through a cross-region profile, and longer runs than the default."""
+    """Bedrock through a cross-region profile, longer runs than the default, log exports."""
     return synth(
         {
             "llm_provider": "bedrock",
@@ -103,5 +105,7 @@ def bedrock(synth: SynthFactory) -> Synthesized:
             "alarm_email": "oncall@example.com",
             "run_budget_usd": "2.5",
             "cost_alarm_usd_per_hour": "40",
+            "export_buckets": EXPORT_BUCKETS,
+            "export_log_groups": EXPORT_LOG_GROUPS,
         }
     )

@@ -15,8 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from infra.bundles import REPO_ROOT
-from infra.permissions import CONTROL_ACTIONS, JOB_ACTIONS, LOG_EXPORT_ACTIONS, STORE_ACTIONS
-from tests.infra.conftest import BEDROCK_PROFILE, Synthesized
+from infra.permissions import (
+    CONTROL_ACTIONS,
+    EXPORT_WRITE_ACTIONS,
+    JOB_ACTIONS,
+    LIST_ACTIONS,
+    LOG_EXPORT_ACTIONS,
+    STORE_ACTIONS,
+)
+from tests.infra.conftest import BEDROCK_PROFILE, EXPORT_BUCKETS, EXPORT_LOG_GROUPS, Synthesized
 
 Statement = tuple[frozenset[str], frozenset[str], str]
 
@@ -89,7 +96,6 @@ def _expected(synth: Synthesized) -> dict[str, set[tuple[str, str, str]]]:
     self_arn = (
         "arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:signoff-slack",
     )
-    log_groups = ("arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*",)
     return {
         lid(stack.agent.role): grants(
             (logs, (f"<{lid(stack.agent.log_group)}.Arn>",)),
@@ -97,8 +103,6 @@ def _expected(synth: Synthesized) -> dict[str, set[tuple[str, str, str]]]:
             (("s3:GetObject", "s3:PutObject"), (f"<{lid(stack.bucket)}.Arn>/*",)),
             (("secretsmanager:GetSecretValue",), secret("SLACK_BOT_TOKEN", "ANTHROPIC_API_KEY")),
             (("lambda:CheckpointDurableExecution", "lambda:GetDurableExecutionState"), executions),
-            (("logs:CreateExportTask",), log_groups),
-            (("logs:DescribeExportTasks",), ("*",)),
         ),
         lid(stack.slack.role): control
         | grants(
@@ -111,6 +115,7 @@ def _expected(synth: Synthesized) -> dict[str, set[tuple[str, str, str]]]:
             (logs, (f"<{lid(stack.api.log_group)}.Arn>",)),
             (("secretsmanager:GetSecretValue",), secret("SLACK_BOT_TOKEN")),
             (JOB_ACTIONS, executions),
+            (LIST_ACTIONS, (table,)),
         ),
     }
 
@@ -136,6 +141,28 @@ def test_roles_have_no_managed_or_inline_policies(default: Synthesized) -> None:
         assert "Policies" not in props
         (trust,) = props["AssumeRolePolicyDocument"]["Statement"]
         assert trust["Principal"] == {"Service": "lambda.amazonaws.com"}
+
+
+def test_log_exports_reach_only_the_log_groups_and_buckets_the_stack_names(
+    bedrock: Synthesized,
+) -> None:
+    """Without export settings (the default stack above) the agent has no export grant."""
+    agent = _flatten(statements_by_role(bedrock)[bedrock.lid(bedrock.stack.agent.role)])
+    groups = "arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
+    assert {(a, r) for a, r, _ in agent if a.startswith("logs:") and "Export" in a} == {
+        ("logs:CreateExportTask", groups + "/aws/lambda/*"),
+        ("logs:CreateExportTask", groups + "/ecs/checkout"),
+        ("logs:CreateExportTask", groups + "/ecs/checkout:*"),
+        ("logs:DescribeExportTasks", "*"),
+    }
+    assert EXPORT_LOG_GROUPS == "/aws/lambda/* /ecs/checkout"
+    blobs = f"<{bedrock.lid(bedrock.stack.bucket)}.Arn>/*"
+    writes = {(a, r) for a, r, _ in agent if a in EXPORT_WRITE_ACTIONS and r != blobs}
+    assert writes == {("s3:PutObject", f"arn:<AWS::Partition>:s3:::{EXPORT_BUCKETS}/*")}
+    env = bedrock.json["Resources"][bedrock.lid(bedrock.stack.agent.function)]["Properties"]
+    variables = env["Environment"]["Variables"]
+    assert variables["SIGNOFF_EXPORT_BUCKETS"] == EXPORT_BUCKETS
+    assert variables["SIGNOFF_EXPORT_LOG_GROUPS"] == "/aws/lambda/*,/ecs/checkout"
 
 
 def test_no_statement_allows_a_bare_star(default: Synthesized) -> None:
@@ -214,7 +241,51 @@ def _iam_action(service: str, method: str) -> str:
 
 def test_store_actions_are_the_dynamodb_calls_agent_store_makes() -> None:
     calls = _method_calls(REPO_ROOT / "agent" / "storage" / "store.py", "table")
-    assert {_iam_action("dynamodb", c) for c in calls} == set(STORE_ACTIONS)
+    assert {_iam_action("dynamodb", c) for c in calls} == {*STORE_ACTIONS, *LIST_ACTIONS}
+
+
+def _scanning_methods() -> set[str]:
+    """The Store methods whose body scans the table."""
+    tree = ast.parse((REPO_ROOT / "agent" / "storage" / "store.py").read_text())
+    return {
+        node.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef)
+        and any(
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Attribute)
+            and call.func.attr == "scan"
+            for call in ast.walk(node)
+        )
+    }
+
+
+def test_only_the_api_scans_and_only_its_role_may(default: Synthesized) -> None:
+    scanning = _scanning_methods()
+    assert scanning == {"list_runs", "waiting_jobs"}
+    deployed = [
+        path
+        for package in ("agent", "slack_app", "api")
+        for path in sorted((REPO_ROOT / package).rglob("*.py"))
+    ]
+    callers = {
+        str(path.relative_to(REPO_ROOT))
+        for path in deployed
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in scanning
+    }
+    assert callers == {"api/handler.py"}  # waiting_jobs: the local stack's restart only
+    scanners = {
+        role: {r for a, r, _ in _flatten(statements) if a == "dynamodb:Scan"}
+        for role, statements in statements_by_role(default).items()
+    }
+    table = f"<{default.lid(default.stack.table)}.Arn>"
+    api_role = default.lid(default.stack.api.role)
+    assert {role: resources for role, resources in scanners.items() if resources} == {
+        api_role: {table}
+    }
 
 
 def test_blob_actions_are_the_s3_calls_agent_blobs_makes() -> None:

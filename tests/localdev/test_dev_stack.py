@@ -28,7 +28,8 @@ def final_post(dev: DevProcess, task: str) -> str:
 
 
 def test_health_and_the_local_slack_page_are_served(dev: DevProcess) -> None:
-    assert dev.request("GET", "/healthz") == (200, {"ready": True})
+    parts = {"dynamodb": "ok", "s3": "ok", "lambda": "ok"}
+    assert dev.request("GET", "/healthz") == (200, {"ready": True, "parts": parts})
     status, _ = dev.request("GET", "/nowhere")
     assert status == 404
     state = dev.state(ALICE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from localdev.local_slack import AppError, LocalSlack
 from localdev.stack import LocalSecrets, local_environment
 
 TOKEN = "xoxb-local-test"
+DEEP = b"[" * 5_000 + b"]" * 5_000
 
 
 def local_slack(tmp_path: Path) -> LocalSlack:
@@ -43,6 +45,38 @@ def test_the_composer_refuses_empty_text_and_unknown_channels(tmp_path: Path) ->
         slack.send("UALICE", "CGENERAL", "   ", None)
     with pytest.raises(AppError, match="no channel 'CNOPE'"):
         slack.send("UALICE", "CNOPE", "hello", None)
+
+
+def call_wsgi(app: LocalSlack, method: str, path: str, body: bytes, content_type: str) -> int:
+    """One request through the page's WSGI app; the status it answers."""
+    statuses: list[str] = []
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "CONTENT_TYPE": content_type,
+        "CONTENT_LENGTH": str(len(body)),
+        "HTTP_AUTHORIZATION": f"Bearer {TOKEN}",
+        "wsgi.input": io.BytesIO(body),
+    }
+    b"".join(app(environ, lambda status, headers: statuses.append(status)))
+    return int(statuses[0].split()[0])
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "content_type"),
+    [
+        ("/workspace/send", DEEP, "application/json"),
+        ("/workspace/send", b"[1, 2]", "application/json"),
+        ("/api/chat.postMessage", DEEP, "application/json; charset=utf-8"),
+        ("/api/chat.postMessage", b"blocks=" + DEEP, "application/x-www-form-urlencoded"),
+        ("/respond/CGENERAL/UALICE", DEEP, "application/json"),
+    ],
+)
+def test_the_page_and_its_web_api_answer_deep_or_odd_json_with_a_400(
+    tmp_path: Path, path: str, body: bytes, content_type: str
+) -> None:
+    assert call_wsgi(local_slack(tmp_path), "POST", path, body, content_type) == 400
 
 
 def test_what_the_app_posts_is_kept_across_a_restart(tmp_path: Path) -> None:

@@ -103,7 +103,7 @@ def wait_out(harness: AgentHarness, arn: str) -> None:
     harness.result(arn, timeout=30)
 
 
-def complete_job(operation: str, result: dict[str, Any]) -> Play:
+def complete_job(callback: str, result: dict[str, Any]) -> Play:
     """The outside system calls back: the job's callback succeeds with ``result``."""
 
     def play(harness: AgentHarness, arn: str) -> None:
@@ -111,12 +111,12 @@ def complete_job(operation: str, result: dict[str, Any]) -> Play:
         while time.monotonic() < deadline:
             for op in harness.runner._store.load(arn).operations:  # no public accessor
                 details = op.callback_details
-                if op.name == f"{operation} create callback id" and details is not None:
+                if op.name == callback and details is not None:
                     payload = json.dumps(result).encode()
                     harness.runner.send_callback_success(details.callback_id, payload)
                     return
             time.sleep(0.05)
-        raise AssertionError(f"the job {operation!r} never waited for its callback")
+        raise AssertionError(f"the job never waited on its callback {callback!r}")
 
     return play
 
@@ -189,9 +189,10 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         name="webhook_job",
         script=by_turn(calls(tool_use("t1", "render", video="intro")), draft("Rendered.")),
-        waits_at="tool-0-0",
+        waits_at="tool-0-0-callback",
         play=then(
-            complete_job("tool-0-0", {"url": "https://cdn.example.test/intro"}), approve("review-1")
+            complete_job("tool-0-0-callback", {"url": "https://cdn.example.test/intro"}),
+            approve("review-1"),
         ),
         settings={"public_url": PUBLIC_URL},
     ),

@@ -163,17 +163,25 @@ def fake_logs(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLogs]:
         yield logs
 
 
+# What this deployment lets export_log_group touch.
+EXPORTS = {"export_buckets": ("audit-exports",), "export_log_groups": ("/aws/lambda/*",)}
+
+
+def export(log_group: str = "/aws/lambda/checkout", bucket: str = "audit-exports") -> Any:
+    """Claude's export_log_group call for one day."""
+    return tool_use(
+        "t1",
+        "export_log_group",
+        log_group=log_group,
+        bucket=bucket,
+        **{"from": "2026-11-30T00:00:00Z", "to": "2026-12-01T00:00:00Z"},
+    )
+
+
 def test_a_log_export_is_approved_then_polled_from_pending_to_completed(
     make_harness: HarnessFactory, fake_logs: FakeLogs
 ) -> None:
-    export = tool_use(
-        "t1",
-        "export_log_group",
-        log_group="/aws/lambda/checkout",
-        bucket="audit-exports",
-        **{"from": "2026-11-30T00:00:00Z", "to": "2026-12-01T00:00:00Z"},
-    )
-    harness = make_harness(by_turn(calls(export), draft("Exported.")))
+    harness = make_harness(by_turn(calls(export()), draft("Exported.")), **EXPORTS)
     arn = harness.start()
     card = harness.approval(arn, "approve-0-0")
     assert card.tool_name == "export_log_group" and fake_logs.tasks == []  # nothing before yes
@@ -198,16 +206,36 @@ def test_a_log_export_is_approved_then_polled_from_pending_to_completed(
 def test_exporting_a_log_group_that_does_not_exist_is_a_tool_error(
     make_harness: HarnessFactory, fake_logs: FakeLogs
 ) -> None:
-    export = tool_use(
-        "t1",
-        "export_log_group",
-        log_group="/aws/lambda/nope",
-        bucket="audit-exports",
-        **{"from": "2026-11-30T00:00:00Z", "to": "2026-12-01T00:00:00Z"},
+    harness = make_harness(
+        by_turn(calls(export(log_group="/aws/lambda/nope")), draft("Could not.")), **EXPORTS
     )
-    harness = make_harness(by_turn(calls(export), draft("Could not.")))
     arn = harness.start()
     harness.decide(harness.approval(arn, "approve-0-0"), "approve")
     harness.decide(harness.approval(arn, "review-1"), "approve")
     result = tool_results(harness.claude_requests()[1])["t1"]
     assert result["is_error"] is True and "ResourceNotFoundException" in result["content"]
+
+
+@pytest.mark.parametrize(
+    ("call", "settings", "said"),
+    [
+        (export(bucket="attacker-bucket"), EXPORTS, "bucket 'attacker-bucket' is not allowed"),
+        (export(log_group="/secrets/db"), EXPORTS, "log group '/secrets/db' is not allowed"),
+        (export(), {}, "exporting logs is not set up in this deployment"),
+    ],
+    ids=["other bucket", "other log group", "nothing configured"],
+)
+def test_an_export_the_deployment_does_not_name_is_refused_and_claude_reads_why(
+    make_harness: HarnessFactory,
+    fake_logs: FakeLogs,
+    call: dict[str, Any],
+    settings: dict[str, Any],
+    said: str,
+) -> None:
+    harness = make_harness(by_turn(calls(call), draft("Could not.")), **settings)
+    arn = harness.start()
+    harness.decide(harness.approval(arn, "approve-0-0"), "approve")
+    harness.decide(harness.approval(arn, "review-1"), "approve")
+    result = tool_results(harness.claude_requests()[1])["t1"]
+    assert result["is_error"] is True and said in result["content"]
+    assert fake_logs.tasks == []  # nothing was exported

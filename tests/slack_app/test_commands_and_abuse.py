@@ -10,16 +10,18 @@ from typing import Any
 from urllib.parse import urlencode
 
 from agent.approvals.cards import ACTION_APPROVE
+from slack_app.modals import EDIT_VIEW
 from tests.fakes.aws import FakeLambdaInvoke
 from tests.fakes.slack import FakeSlack
-from tests.scenarios.claude_scripts import by_turn, draft
+from tests.scenarios.claude_scripts import by_turn, calls, draft, tool_use
 from tests.scenarios.harness import APPROVER, REQUESTER
-from tests.slack_app.conftest import SlackStack, StackFactory, wait_for
+from tests.slack_app.conftest import SlackStack, StackFactory, body_json, wait_for
 from tests.slack_app.slack_requests import (
     api_gateway_event,
     button_click,
     interaction,
     slash_command,
+    view_submission,
 )
 
 CHANNEL = "CGENERAL"
@@ -110,6 +112,48 @@ def test_malformed_payloads_get_a_4xx_never_a_5xx(make_stack: StackFactory) -> N
     for event in cases:
         assert 400 <= stack.send(event)["statusCode"] < 500, event["body"]
     assert stack.agent.runner._executor.list_executions().durable_executions == []
+
+
+def test_deeply_nested_json_gets_a_400_naming_it_and_nothing_happens(
+    make_stack: StackFactory,
+) -> None:
+    stack = make_stack(by_turn())
+    deep = "[" * 5_000 + "]" * 5_000
+    cases = [
+        api_gateway_event('{"type": "event_callback", "event": ' + deep + "}", "application/json"),
+        api_gateway_event(deep, "application/json"),
+        api_gateway_event(urlencode({"payload": deep}), "application/x-www-form-urlencoded"),
+        api_gateway_event(
+            urlencode({"payload": '{"type": "block_actions", "actions": ' + deep + "}"}),
+            "application/x-www-form-urlencoded",
+        ),
+    ]
+    for event in cases:
+        answer = stack.send(event)
+        assert answer["statusCode"] == 400, event["body"][:80]
+        assert "levels deep, deeper than the 32 allowed" in body_json(answer)["error"]
+    assert stack.agent.runner._executor.list_executions().durable_executions == []
+    # Brackets inside a string are text, not nesting.
+    challenge = "x=" + "[" * 5_000
+    verification = {"token": "legacy", "type": "url_verification", "challenge": challenge}
+    answer = stack.send(api_gateway_event(json.dumps(verification), "application/json"))
+    assert answer["statusCode"] == 200 and challenge in answer["body"]
+
+
+def test_tool_arguments_nested_too_deep_get_a_field_error_in_the_modal(
+    make_stack: StackFactory,
+) -> None:
+    post = tool_use("t1", "post_slack_message", channel="CANNOUNCE", text="hi")
+    stack = make_stack(by_turn(calls(post), draft("Posted.")))
+    run = started(stack)
+    card = stack.card(run, "approve-0-0")
+    deep = "[" * 1_400 + "]" * 1_400  # fits the modal's 3,000 characters
+    answer = stack.send(view_submission(EDIT_VIEW, card.approval_id, deep, user=APPROVER))
+    errors = body_json(answer)
+    assert errors["response_action"] == "errors"
+    field = errors["errors"]["signoff_field"]
+    assert field == "The arguments: JSON nested 1400 levels deep, deeper than the 32 allowed."
+    assert stack.record(run, "approve-0-0").state == "pending"  # type: ignore[union-attr]
 
 
 def test_the_ack_path_never_imports_anthropic(fake_slack: FakeSlack) -> None:
