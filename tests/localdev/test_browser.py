@@ -66,7 +66,7 @@ def test_a_task_typed_in_the_page_goes_through_an_approval(page: Page) -> None:
     expect(card).not_to_contain_text("<!date")  # Slack's date tokens are rendered
     expect(card.get_by_role("button")).to_have_count(0)  # locked: no buttons left
     final_post = run.locator(".thread > .message").last  # delivered after the card
-    expect(final_post).to_contain_text(f"Draft: {task}")
+    expect(final_post).to_contain_text(task.capitalize())
     expect(final_post.get_by_role("button")).to_have_count(0)
 
 

@@ -21,7 +21,7 @@ def final_post(dev: DevProcess, task: str) -> str:
 
     def find() -> str | None:
         thread = dev.thread_of(ALICE, task)
-        delivered = [m for m in thread[1:] if m["text"].startswith("Draft:")]
+        delivered = [m for m in thread[1:] if "· approved" in text_of(m) and not buttons(m)]
         return text_of(delivered[-1]) if delivered else None
 
     return str(wait_for(find, f"the final post for {task!r}", timeout=WAIT))
@@ -72,7 +72,7 @@ def test_slash_command_to_final_post_with_an_approval_in_the_middle(dev: DevProc
         timeout=WAIT,
     )
     assert "decided by bob" in text_of(locked)
-    assert task in final_post(dev, task)
+    assert task.capitalize() in final_post(dev, task)
 
 
 def test_edit_opens_a_modal_for_the_clicker_only_and_its_text_is_delivered(
@@ -143,7 +143,7 @@ def test_the_http_api_answers_with_the_local_token_only(dev: DevProcess) -> None
         "the run to succeed",
         timeout=WAIT,
     )
-    assert "check the build" in done["result"]
+    assert "Check the build" in done["result"]
 
 
 def test_usage_and_completion_urls_are_served_on_the_same_port(dev: DevProcess) -> None:
@@ -178,7 +178,7 @@ def test_a_waiting_run_survives_a_restart_then_is_approved(tmp_path: Path) -> No
         again = second.card(ALICE, task)
         assert again["ts"] == card["ts"]
         second.click(BOB, again, "Approve")
-        assert task in final_post(second, task)
+        assert task.capitalize() in final_post(second, task)
     finally:
         assert second.stop() == 0, second.output()
 
