@@ -20,6 +20,7 @@ from agent.mrkdwn import (
     escape,
     escaped_prefix,
     fit,
+    fit_written,
     mention,
     message,
     one_line,
@@ -85,7 +86,7 @@ def progress_message(progress: RunProgress, *, status_hint: str) -> Message:
     """The run's progress: task, turn and phase, and each tool call's state."""
     phase = PHASE_TEXT[progress.phase]
     turn = f"Turn {progress.turn} of {progress.max_turns} · {phase}"
-    blocks: list[Block] = [section(f"*{fit(one_line(progress.task), 200)}*\n{turn}")]
+    blocks: list[Block] = [section(f"*{fit_written(one_line(progress.task), 200)}*\n{turn}")]
     if progress.tools:
         blocks.append(section("\n".join(_tool_line(tool) for tool in progress.tools)))
     if progress.note:
@@ -103,10 +104,10 @@ def run_opened_message(*, task: str, requester: str, run_id: str) -> Message:
     """The thread root of a run started from Slack."""
     asked = f"{mention(requester)} asked: "
     blocks: list[Block] = [
-        section(asked + fit(task, SECTION_LIMIT - len(asked))),
+        section(asked + fit_written(task, SECTION_LIMIT - len(asked))),
         context(f"Run `{fit(run_id, 64)}` · progress and approvals in this thread"),
     ]
-    return message(asked + fit(one_line(task), 500), blocks)
+    return message(asked + fit_written(one_line(task), 500), blocks)
 
 
 def _chunks(raw: str, limit: int, most: int) -> list[str]:

@@ -6,6 +6,8 @@ import ast
 import json
 from pathlib import Path
 
+from slack_app.commands import usage_hint
+
 REPO = Path(__file__).resolve().parents[2]
 MANIFEST = json.loads((REPO / "slack_app" / "manifest.json").read_text())
 
@@ -42,6 +44,14 @@ def test_every_web_api_method_the_code_calls_has_its_scope() -> None:
     assert "metadata.message:read" in scopes  # idempotent posts find earlier ones by metadata
     assert {"commands", "app_mentions:read"} <= scopes
     assert "groups:read" in scopes  # conversations.list finds private channels the app is in
+
+
+def test_slack_escapes_mentions_and_the_hint_lists_every_subcommand() -> None:
+    (command,) = MANIFEST["features"]["slash_commands"]
+    assert command["should_escape"] is True  # @bob arrives as <@U…|bob>, #ops as <#C…|ops>
+    assert command["usage_hint"] == usage_hint()
+    for verb in ("status", "pending", "cancel", "usage", "help"):
+        assert verb in command["usage_hint"] and verb in command["description"]
 
 
 def test_command_events_and_interactivity_all_point_at_the_events_route() -> None:

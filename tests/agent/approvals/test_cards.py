@@ -374,6 +374,16 @@ def test_run_opened_message_names_the_requester_and_the_run() -> None:
     assert "`run-7f3a`" in shown(message) and message.text.startswith(f"<@{REQUESTER}>")
 
 
+def test_a_task_keeps_its_mentions_of_people_and_channels_and_nothing_else() -> None:
+    task = "post <#C0OPS|ops> news to <@U0BOB|bob> & <!here> <https://x.test|x> <#C1|a<b>"
+    message = run_opened_message(task=task, requester=REQUESTER, run_id="run-7f3a")
+    assert (
+        f"<@{REQUESTER}> asked: post <#C0OPS|ops> news to <@U0BOB|bob> &amp; &lt;!here&gt; "
+        "&lt;https://x.test|x&gt; &lt;#C1|a&lt;b&gt;"
+    ) in shown(message)
+    assert_slack_accepts(message)
+
+
 def test_final_message_splits_long_text_without_losing_any() -> None:
     text = "\n".join(f"Line {i}: green & steady" for i in range(400))
     message = final_message(text=text, run_id="run-7f3a", decided_by="U07REVIEW")
