@@ -82,9 +82,19 @@ def _tool_line(tool: ToolProgress) -> str:
     return line + (f": {fit(one_line(tool.detail), 200)}" if tool.detail else "")
 
 
+def _phase_text(progress: RunProgress) -> str:
+    """The phase, or what the turn's tool calls are doing once the model has asked for them."""
+    states = {tool.state for tool in progress.tools}
+    if progress.phase == "thinking" and "waiting_approval" in states:
+        return PHASE_TEXT["waiting_approval"]
+    if progress.phase == "thinking" and states & {"queued", "running", "waiting_job"}:
+        return PHASE_TEXT["running_tools"]
+    return PHASE_TEXT[progress.phase]
+
+
 def progress_message(progress: RunProgress, *, status_hint: str) -> Message:
     """The run's progress: task, turn and phase, and each tool call's state."""
-    phase = PHASE_TEXT[progress.phase]
+    phase = _phase_text(progress)
     turn = f"Turn {progress.turn} of {progress.max_turns} · {phase}"
     blocks: list[Block] = [section(f"*{fit_written(one_line(progress.task), 200)}*\n{turn}")]
     if progress.tools:

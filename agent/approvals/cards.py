@@ -7,6 +7,7 @@ escaped and cut with ``agent.mrkdwn``.
 from __future__ import annotations
 
 import difflib
+import json
 from typing import Any, assert_never
 
 from slack_sdk.models.blocks import (
@@ -44,6 +45,7 @@ ACTION_EDIT = "signoff_edit"
 ACTION_REVISE = "signoff_revise"
 ACTION_REJECT = "signoff_reject"
 ACTIONS_BLOCK_ID = "signoff_actions"
+INLINE_VALUE = 80  # longer texts get a block of their own
 
 ON_TIMEOUT_TEXT: dict[OnTimeout, str] = {
     "reject": "rejected",
@@ -57,7 +59,7 @@ def _body(record: ApprovalRecord) -> list[Block]:
     title = truncate(one_line(f"Approval needed: {record.title}"), HEADER_LIMIT)
     if record.kind == "tool":
         tool = f"*Tool:* `{fit(one_line(record.tool_name or '?'), 200)}`\n"
-        what = section(tool + code(pretty_json(record.arguments), SECTION_LIMIT - len(tool)))
+        what = section(tool + _arguments(record.arguments or {}, SECTION_LIMIT - len(tool)))
     elif record.kind == "budget":
         what = section(_spending_text(record.spending or {}))
     else:
@@ -66,6 +68,26 @@ def _body(record: ApprovalRecord) -> list[Block]:
     if record.offline_model:
         blocks.append(context(OFFLINE_NOTICE))
     return blocks
+
+
+def _arguments(arguments: dict[str, Any], limit: int) -> str:
+    """Each argument on its own line, as a reviewer reads it: a short value inline, a long or
+    multi-line text as a block of its own lines (no JSON escapes); the JSON when too long."""
+    lines = []
+    for name, value in arguments.items():
+        label = f"*{fit(one_line(str(name)), 100)}:*"
+        if isinstance(value, str) and "\n" not in value and len(value) <= INLINE_VALUE:
+            lines.append(
+                f"{label} `{fit(value, INLINE_VALUE * 5)}`" if value else f"{label} (empty)"
+            )
+        elif isinstance(value, str):
+            lines.append(f"{label}\n{code(value, limit)}")
+        elif isinstance(value, dict | list):
+            lines.append(f"{label}\n{code(json.dumps(value, indent=2, ensure_ascii=False), limit)}")
+        else:
+            lines.append(f"{label} `{fit(json.dumps(value), 200)}`")
+    shown = "\n".join(lines) or "(no arguments)"
+    return shown if len(shown) <= limit else code(pretty_json(arguments), limit)
 
 
 def _spending_text(spending: dict[str, Any]) -> str:

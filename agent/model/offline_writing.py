@@ -59,7 +59,7 @@ def cut(text: str, limit: int = QUOTE_CHARS) -> str:
     line = " ".join(text.split())
     if len(line) <= limit:
         return line
-    return line[:limit].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
+    return line[:limit].rsplit(" ", 1)[0].rstrip(" ,;:.") + "…"
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,8 @@ def test_offline_run_posts_to_a_named_channel_once_a_reviewer_approves(
     harness.decide(gate, "approve")
 
     review = harness.approval(arn, "review-2")
-    assert tool_posts(fake_slack, CHANNEL) == ["Latest in #ops:\n• dana: Deploy 1.4 is out on staging"]
+    posted = "Latest in #ops:\n• dana: Deploy 1.4 is out on staging"
+    assert tool_posts(fake_slack, CHANNEL) == [posted]
     assert "Posted to #general: “Latest in #ops:" in (review.draft or "")
     harness.decide(review, "approve")
     assert harness.output(arn)["status"] == "delivered"
