@@ -48,11 +48,13 @@ def test_slash_command_to_final_post_with_an_approval_in_the_middle(dev: DevProc
 
     dev.click(CAROL, card, "Approve")  # not an approver: refused, the run keeps waiting
     refused = wait_for(
-        lambda: [e for e in dev.ephemerals(CAROL) if "not one of the approvers" in e],
+        lambda: [
+            e for e in dev.state(CAROL)["ephemerals"] if "not one of the approvers" in e["text"]
+        ],
         "carol's refusal",
         timeout=WAIT,
     )
-    assert refused
+    assert [e["thread_ts"] for e in refused] == [card["thread_ts"]]  # beside the card
     assert buttons(dev.card(ALICE, task)) == buttons(card)
 
     dev.click(ALICE, card, "Approve")  # the requester may not approve their own run
@@ -75,6 +77,23 @@ def test_slash_command_to_final_post_with_an_approval_in_the_middle(dev: DevProc
     assert task.capitalize() in final_post(dev, task)
 
 
+def test_commands_take_people_and_channels_as_typed(dev: DevProcess) -> None:
+    dev.command(BOB, "/agent usage @alice 7")
+    dev.command(BOB, "/agent usage #ops")
+    answers = wait_for(
+        lambda: (
+            (found := [e for e in dev.ephemerals(BOB) if "Usage in the last" in e])
+            and len(found) == 2
+            and found
+        ),
+        "two usage reports",
+        timeout=WAIT,
+    )
+    assert "last 7 days" in answers[0] and f"• <@{ALICE}>:" in answers[0]
+    assert "• <#COPS>:" in answers[1]
+    assert not [m for m in dev.messages(BOB) if "usage" in m["text"]]  # no run was started
+
+
 def test_edit_opens_a_modal_for_the_clicker_only_and_its_text_is_delivered(
     dev: DevProcess,
 ) -> None:
@@ -85,7 +104,7 @@ def test_edit_opens_a_modal_for_the_clicker_only_and_its_text_is_delivered(
     view = wait_for(lambda: dev.state(BOB)["view"], "bob's modal", timeout=WAIT)
     assert dev.state(ALICE)["view"] is None
     field = next(b for b in view["blocks"] if b["type"] == "input")
-    assert task in field["element"]["initial_value"]
+    assert task.capitalize() in field["element"]["initial_value"]
 
     edited = "Release 1.2 is out: faster approvals."
     answer = dev.act(
