@@ -182,6 +182,30 @@ def test_usage_and_completion_urls_are_served_on_the_same_port(dev: DevProcess) 
     assert status == 404 and body["error"] == "no job has this completion URL"
 
 
+def test_the_console_shows_one_readable_line_per_event(dev: DevProcess) -> None:
+    """Read after the runs above: what a developer watching ``signoff dev`` saw."""
+    task = "write the console note"
+    dev.command(ALICE, f"/agent {task}")
+    dev.click(BOB, dev.card(ALICE, task), "Approve")
+    final_post(dev, task)
+    lines = wait_for(
+        lambda: (out := dev.output()) and "run ended: delivered" in out and out.splitlines(),
+        "the run's end on the console",
+        timeout=WAIT,
+    )
+    events = [
+        line.split("  ", 2)[2] for line in lines if line.count("  ") >= 2 and "slack-" in line
+    ]
+    assert "run started: asked by alice (from slack)" in events
+    assert any(e.startswith("turn 1: asks for read_slack_history") for e in events)
+    assert "tool call read_slack_history: done" in events
+    assert "card posted: the answer (waiting for a decision)" in events
+    assert "bob approved the answer" in events
+    assert "answer delivered in the thread" in events
+    assert not [line for line in lines if line.lstrip().startswith("{")]  # no JSON, no EMF
+    assert "token will be unused" not in dev.output()  # Bolt has nothing to warn about
+
+
 def test_a_waiting_run_survives_a_restart_then_is_approved(tmp_path: Path) -> None:
     task = "plan the migration"
     first = DevProcess(tmp_path / "data").start()

@@ -105,6 +105,11 @@ def test_dev_points_handlers_at_local_parts_but_keeps_what_is_set() -> None:
     assert env["SIGNOFF_API_TOKEN"] == "api-token"
     assert env["APPROVERS"] == "UBOB"
     assert "SLACK_BOT_TOKEN" not in env  # already set: kept
+    assert env["POWERTOOLS_METRICS_DISABLED"] == "true"  # EMF records only with --metrics
+    with_metrics = local_environment(
+        {}, public_url="http://h", local_secrets=secrets, local_slack=True, metrics=True
+    )
+    assert with_metrics["POWERTOOLS_METRICS_DISABLED"] == "false"
 
 
 def test_another_slack_gets_no_local_slack_settings() -> None:
