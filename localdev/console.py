@@ -45,7 +45,8 @@ def describe(message: str, fields: Mapping[str, Any], names: Mapping[str, str]) 
             return f"waiting for a decision: {title} (no Slack thread: decide through the API)"
         case "decision":
             verb = VERBS.get(str(fields.get("decision")), str(fields.get("decision")))
-            return f"{fields.get('by')} {verb} {title}"
+            by = str(fields.get("by"))
+            return f"{names.get(by, by)} {verb} {title}"  # the API's decider is an id
         case "approval expired":
             return f"nobody decided in time: {title}"
         case "delivered":

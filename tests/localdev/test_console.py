@@ -66,6 +66,7 @@ RUN = {"run_id": "slack-1a2b"}
             {"decision": "approve", "by": "bob", "title": "run post_slack_message"},
             "bob approved run post_slack_message",
         ),
+        ("decision", {"decision": "reject", "by": "UALICE", "title": "x"}, "alice rejected x"),
         (
             "delivered",
             {"in_slack": True, "edited": True},
