@@ -186,7 +186,7 @@ class LocalSlack:
         the thread of the message whose button made the URL, if it was in one."""
         with self._lock:
             if payload.get("response_type") == "in_channel":
-                where = {"channel": channel, "thread_ts": thread_ts} if thread_ts else {}
+                where = {"thread_ts": thread_ts} if thread_ts else {}
                 self.workspace.call("chat.postMessage", {"channel": channel, **payload, **where})
             else:
                 text, blocks = payload.get("text", ""), payload.get("blocks")
