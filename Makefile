@@ -12,7 +12,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: deps test lint fmt dev clean bench bundles synth deploy record-histories
+.PHONY: deps test lint fmt dev clean bench bundles synth deploy record-histories screenshots
 
 deps: $(VENV)/.synced node_modules/.installed
 
@@ -38,6 +38,17 @@ $(CHROMIUM):
 
 test: deps $(CHROMIUM)
 	CHROMIUM=$(CHROMIUM) $(VENV)/bin/pytest -q
+
+# The README's picture (docs/local-slack.png), taken by the browser test of a gated tool call
+# on a fresh stack, so it shows the product as it is. Color emoji need Debian's Noto font.
+EMOJI_FONT := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
+$(EMOJI_FONT):
+	@command -v apt-get >/dev/null || { echo "install a color emoji font (Noto Color Emoji)"; exit 1; }
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq --no-install-recommends fonts-noto-color-emoji
+
+screenshots: deps $(CHROMIUM) $(EMOJI_FONT)
+	CHROMIUM=$(CHROMIUM) $(VENV)/bin/pytest -q tests/localdev/test_browser.py -k gated_tool_call --screenshots docs
 
 # Record tests/replay/histories/ again: only for a change to the durable path made on purpose,
 # shipped as a new version (README, "Runs in flight and replay tests").

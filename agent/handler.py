@@ -139,6 +139,9 @@ def review_draft(
                 name="deliver",
                 config=JSON_STEP,
             )
+            delivered_fields: dict[str, Any] = {"run_id": run.run_id, "edited": text is not None}
+            delivered_fields["in_slack"] = delivered["ts"] is not None
+            context.logger.info("delivered", extra=delivered_fields)
             return end_run(context, deps, run, state, "delivered", "delivered", delivered["text"])
         case Revise(feedback=feedback) if state.revisions < deps.settings.max_revisions:
             state.revisions += 1

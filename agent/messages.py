@@ -19,6 +19,7 @@ from agent.mrkdwn import (
     escape,
     escaped_prefix,
     fit,
+    fit_written,
     mention,
     message,
     one_line,
@@ -84,14 +85,24 @@ def _tool_line(tool: ToolProgress) -> str:
     return line + (f": {fit(one_line(tool.detail), 200)}" if tool.detail else "")
 
 
+def _phase_text(progress: RunProgress) -> str:
+    """The phase, or what the turn's tool calls are doing once the model has asked for them."""
+    states = {tool.state for tool in progress.tools}
+    if progress.phase == "thinking" and "waiting_approval" in states:
+        return PHASE_TEXT["waiting_approval"]
+    if progress.phase == "thinking" and states & {"queued", "running", "waiting_job"}:
+        return PHASE_TEXT["running_tools"]
+    return PHASE_TEXT[progress.phase]
+
+
 def progress_message(progress: RunProgress, *, status_hint: str) -> Message:
     """The run's progress: task, turn and phase, and each tool call's state."""
     # While it runs, what it is doing; once it waits or ends, the status every surface uses.
     ended = progress.status not in ("running", "queued")
-    phase = progress.status.replace("_", " ") if ended else PHASE_TEXT[progress.phase]
+    phase = progress.status.replace("_", " ") if ended else _phase_text(progress)
     of_turns = f" of {progress.max_turns}" if progress.max_turns else ""
     turn = f"Turn {progress.turn}{of_turns} · {phase}"
-    blocks: list[Block] = [section(f"*{fit(one_line(progress.task), 200)}*\n{turn}")]
+    blocks: list[Block] = [section(f"*{fit_written(one_line(progress.task), 200)}*\n{turn}")]
     if progress.tools:
         blocks.append(section("\n".join(_tool_line(tool) for tool in progress.tools)))
     if progress.cancelled_by:
@@ -114,10 +125,10 @@ def run_opened_message(*, task: str, requester: str, run_id: str) -> Message:
     """The thread root of a run started from Slack."""
     asked = f"{mention(requester)} asked: "
     blocks: list[Block] = [
-        section(asked + fit(task, SECTION_LIMIT - len(asked))),
+        section(asked + fit_written(task, SECTION_LIMIT - len(asked))),
         context(f"Run `{fit(run_id, 64)}` · progress and approvals in this thread"),
     ]
-    return message(asked + fit(one_line(task), 500), blocks)
+    return message(asked + fit_written(one_line(task), 500), blocks)
 
 
 def _chunks(raw: str, limit: int, most: int) -> list[str]:

@@ -26,6 +26,8 @@ TRUNCATION_MARKER = "… (truncated, {} more characters)"
 OFFLINE_NOTICE = ":robot_face: Written by the offline model (no API key configured), not Claude."
 USER_ID = re.compile(r"[UW][A-Z0-9]{1,31}")
 GROUP_ID = re.compile(r"S[A-Z0-9]{1,31}")
+# A person's or a channel's mention as Slack writes it: <@U123>, <@U123|bob>, <#C123|general>.
+MENTION = re.compile(r"<(?:@[UW]|#[CG])[A-Z0-9]{1,31}(?:\|[^<>&|]{0,80})?>")
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,18 @@ def fit(raw: str, limit: int) -> str:
         return escaped
     kept = escaped_prefix(raw, limit - len(TRUNCATION_MARKER.format(len(raw))))
     return escape(raw[:kept]) + TRUNCATION_MARKER.format(len(raw) - kept)
+
+
+def fit_written(raw: str, limit: int) -> str:
+    """Like ``fit``, for text a person wrote in Slack (a task): their mentions of people and
+    channels stay mentions, so Slack shows ``@bob`` and ``#general``; anything else that
+    Slack would read as markup (``<!channel>``, links) is escaped."""
+    pieces, start = [], 0
+    for found in MENTION.finditer(raw):
+        pieces.append(escape(raw[start : found.start()]) + found.group(0))
+        start = found.end()
+    written = "".join(pieces) + escape(raw[start:])
+    return truncate_mrkdwn(written, limit)
 
 
 def escaped_prefix(raw: str, budget: int) -> int:

@@ -1,14 +1,15 @@
 """The ``signoff`` command: ``signoff dev`` runs the whole stack on this machine.
 
-    signoff dev [--host 127.0.0.1] [--port 3000] [--data-dir .signoff] [--socket-mode]
+    signoff dev [--host ADDRESS] [--port 3000] [--data-dir .signoff] [--socket-mode]
+                [--json-logs] [--metrics]
 
-Runs in the foreground; Ctrl-C (or SIGTERM) stops everything it started.
+Runs in the foreground; Ctrl-C (or SIGTERM) stops everything it started. The console shows
+one line per event (``localdev.console``).
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import signal
 import sys
@@ -17,7 +18,10 @@ from pathlib import Path
 from types import FrameType
 
 from agent.config import ConfigError, chosen_provider
+from localdev import console
 from localdev.dynalite import DynaliteError
+from localdev.local_slack import PEOPLE
+from localdev.slack_workspace import BOT_USER
 from localdev.stack import DevOptions, DevStack
 
 
@@ -33,10 +37,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("signoff").setLevel(logging.INFO)
+    names = {p.id: p.name for p in PEOPLE} | {BOT_USER: "signoff"}
+    console.configure(json_logs=args.json_logs, names=names)
     options = DevOptions(
-        host=args.host, port=args.port, data_dir=args.data_dir, socket_mode=args.socket_mode
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir,
+        socket_mode=args.socket_mode,
+        metrics=args.metrics,
     )
     stack = DevStack(options)
     signal.signal(signal.SIGTERM, _interrupt)
@@ -62,7 +70,13 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="signoff", description="signoff's local tools")
     commands = parser.add_subparsers(dest="command", required=True)
     dev = commands.add_parser("dev", help="run the whole stack on this machine")
-    dev.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    dev.add_argument(
+        "--host",
+        default="127.0.0.1",
+        metavar="ADDRESS",
+        help="the address to listen on (default 127.0.0.1; 0.0.0.0 for every interface: "
+        "anyone who can reach it may use the local Slack page as any of its people)",
+    )
     dev.add_argument("--port", type=int, default=3000, help="the one port everything is on")
     dev.add_argument(
         "--data-dir", type=Path, default=Path(".signoff"), help="runs, table, blobs, Slack state"
@@ -71,6 +85,16 @@ def _parser() -> argparse.ArgumentParser:
         "--socket-mode",
         action="store_true",
         help="also run the Slack app over Socket Mode against a real workspace",
+    )
+    dev.add_argument(
+        "--json-logs",
+        action="store_true",
+        help="print the JSON log lines Lambda writes instead of one readable line per event",
+    )
+    dev.add_argument(
+        "--metrics",
+        action="store_true",
+        help="also print the CloudWatch metric records (EMF JSON) the handlers write",
     )
     return parser
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import secrets
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -55,18 +56,55 @@ PEOPLE = (
     Person("UCAROL", "carol", "not an approver"),
 )
 REVIEWERS_GROUP = "SREVIEWERS"
+GROUP_HANDLES = {REVIEWERS_GROUP: "reviewers"}
 CHANNELS = {"CGENERAL": "general", "COPS": "ops"}
+# What #ops says when a fresh workspace opens (minutes before now): something to summarise.
+OPS_HISTORY = (
+    (50, "UCAROL", "Deploy 1.4 is out on staging. Smoke tests pass."),
+    (42, "UBOB", "Thanks. I'll watch the error rate for an hour before we go to prod."),
+    (15, "UALICE", "Reminder: the payments migration window is Thursday 06:00-08:00 UTC."),
+)
+# A name typed after @ or # (not inside a word, an address or an entity).
+_TYPED_MENTION = re.compile(r"(?<![\w<|&])([@#])([a-z0-9][a-z0-9._-]*)")
 
 
-def seeded_workspace() -> Workspace:
-    """A fresh workspace: the people, the channels, a reviewers group holding the approver."""
+def seeded_workspace(clock: Callable[[], float] = time.time) -> Workspace:
+    """A fresh workspace: the people, the channels (with a little history in #ops), and a
+    reviewers group holding the approver."""
     workspace = Workspace(
         channels={channel: [] for channel in CHANNELS},
         usergroups={REVIEWERS_GROUP: ["UBOB"]},
         users={p.id: {"name": p.name, "real_name": p.name.title()} for p in PEOPLE},
+        channel_names=dict(CHANNELS),
+        clock=clock,
     )
     workspace.users[BOT_USER] = {"name": BOT_NAME, "is_bot": True}
+    now = clock()
+    for minutes_ago, user, text in OPS_HISTORY:
+        ts = f"{now - minutes_ago * 60:.6f}"
+        workspace.store("COPS", {"type": "message", "user": user, "text": text, "ts": ts})
     return workspace
+
+
+def slack_escaped(text: str, workspace: Workspace, *, names: bool) -> str:
+    """Text as Slack sends it to an app: ``&``, ``<`` and ``>`` escaped, and each ``@person``
+    and ``#channel`` it knows as an entity: ``<@U…|name>`` and ``<#C…|name>`` with ``names``
+    (a slash command with ``should_escape``), ``<@U…>`` and ``<#C…|name>`` in a message."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+    def entity(match: re.Match[str]) -> str:
+        sign, name = match.group(1), match.group(2)
+        if sign == "#":
+            channel = workspace.channel_named(name)
+            return f"<#{channel}|{name}>" if channel else match.group(0)
+        user = next(
+            (p.id for p in PEOPLE if p.name == name), BOT_USER if name == BOT_NAME else None
+        )
+        if user is None:
+            return match.group(0)
+        return f"<@{user}|{name}>" if names else f"<@{user}>"
+
+    return _TYPED_MENTION.sub(entity, escaped)
 
 
 class AppError(Exception):
@@ -102,7 +140,9 @@ class LocalSlack:
         if not self.state_file.exists():
             return seeded_workspace(), {}
         data = json.loads(self.state_file.read_text())
-        return Workspace.from_json(data["workspace"]), dict(data.get("view_owners", {}))
+        workspace = Workspace.from_json(data["workspace"], clock=time.time)
+        workspace.channel_names = {**CHANNELS, **workspace.channel_names}
+        return workspace, dict(data.get("view_owners", {}))
 
     def _changed(self) -> None:
         """Bump the version the page polls and write the state (atomically) to disk."""
@@ -142,20 +182,30 @@ class LocalSlack:
             raise SlackError("expired_trigger_id")
         return owner
 
-    def respond(self, channel: str, user: str, payload: JsonObject) -> None:
-        """A post to a response_url: ephemeral for ``user`` unless sent ``in_channel``."""
+    def respond(self, channel: str, user: str, payload: JsonObject, thread_ts: str | None) -> None:
+        """A post to a response_url: ephemeral for ``user`` unless sent ``in_channel``; in
+        the thread of the message whose button made the URL, if it was in one."""
         with self._lock:
             if payload.get("response_type") == "in_channel":
-                self.workspace.call("chat.postMessage", {"channel": channel, **payload})
+                where = {"thread_ts": thread_ts} if thread_ts else {}
+                self.workspace.call("chat.postMessage", {"channel": channel, **payload, **where})
             else:
-                self._ephemeral(channel, user, payload.get("text", ""), payload.get("blocks"))
+                text, blocks = payload.get("text", ""), payload.get("blocks")
+                self._ephemeral(channel, user, text, blocks, thread_ts)
             self._changed()
 
-    def _ephemeral(self, channel: str, user: str, text: str, blocks: Any = None) -> None:
-        self.workspace.call(
-            "chat.postEphemeral",
-            {"channel": channel, "user": user, "text": text, "blocks": blocks or []},
-        )
+    def _ephemeral(
+        self,
+        channel: str,
+        user: str,
+        text: str,
+        blocks: Any = None,
+        thread_ts: str | None = None,
+    ) -> None:
+        args = {"channel": channel, "user": user, "text": text, "blocks": blocks or []}
+        if thread_ts:
+            args["thread_ts"] = thread_ts
+        self.workspace.call("chat.postEphemeral", args)
 
     # What the page reads -----------------------------------------------------------------
     def state_for(self, user: str) -> JsonObject:
@@ -169,9 +219,10 @@ class LocalSlack:
                     "me": user,
                     "people": [p.__dict__ for p in PEOPLE],
                     "bot": {"id": BOT_USER, "name": BOT_NAME},
+                    "groups": [{"id": g, "handle": h} for g, h in GROUP_HANDLES.items()],
                     "command": self.slash_command,
                     "channels": [
-                        {"id": c, "name": CHANNELS.get(c, c), "messages": ws.channels[c]}
+                        {"id": c, "name": ws.channel_name(c), "messages": ws.channels[c]}
                         for c in ws.channels
                     ],
                     "ephemerals": [e for e in ws.ephemerals if e["user"] == user],
@@ -189,13 +240,9 @@ class LocalSlack:
             raise AppError(f"There is no channel {channel!r} here.")
         if text.startswith("/"):
             return self._command(user, channel, text)
-        mentioned = f"@{BOT_NAME}" in text or f"<@{BOT_USER}>" in text
-        message = {
-            "type": "message",
-            "user": user,
-            "text": text.replace(f"@{BOT_NAME}", f"<@{BOT_USER}>"),
-            "ts": self.workspace.next_ts(),
-        }
+        escaped = slack_escaped(text, self.workspace, names=False)
+        message = {"type": "message", "user": user, "text": escaped, "ts": self.workspace.next_ts()}
+        mentioned = f"<@{BOT_USER}>" in escaped
         if thread_ts:
             message["thread_ts"] = thread_ts
         with self._lock:
@@ -215,11 +262,11 @@ class LocalSlack:
             "team_id": TEAM_ID,
             "team_domain": "local",
             "channel_id": channel,
-            "channel_name": CHANNELS.get(channel, channel),
+            "channel_name": self.workspace.channel_name(channel),
             "user_id": user,
             "user_name": self._name(user),
             "command": command,
-            "text": rest.strip(),
+            "text": slack_escaped(rest.strip(), self.workspace, names=True),
             "api_app_id": APP_ID,
             "response_url": f"{self.public_url}/respond/{channel}/{user}",
             "trigger_id": self._trigger(user),
@@ -258,17 +305,23 @@ class LocalSlack:
         message = self.workspace.find(channel, ts)
         if message is None:
             raise AppError("That message is gone.")
+        container: JsonObject = {"type": "message", "message_ts": ts, "channel_id": channel}
+        container["is_ephemeral"] = False
+        thread_ts = message.get("thread_ts")
+        if thread_ts:
+            container["thread_ts"] = thread_ts
+        respond_to = f"{self.public_url}/respond/{channel}/{user}"
         payload = {
             "type": "block_actions",
             "user": {"id": user, "username": self._name(user), "team_id": TEAM_ID},
             "api_app_id": APP_ID,
             "token": "local",
-            "container": {"type": "message", "message_ts": ts, "channel_id": channel},
+            "container": container,
             "trigger_id": self._trigger(user),
             "team": {"id": TEAM_ID, "domain": "local"},
-            "channel": {"id": channel, "name": CHANNELS.get(channel, channel)},
+            "channel": {"id": channel, "name": self.workspace.channel_name(channel)},
             "message": copy.deepcopy(message),
-            "response_url": f"{self.public_url}/respond/{channel}/{user}",
+            "response_url": respond_to + (f"/{thread_ts}" if thread_ts else ""),
             "actions": [
                 {
                     "type": "button",
@@ -381,8 +434,8 @@ class LocalSlack:
                 token = auth.removeprefix("Bearer ") if auth else args.pop("token", None)
                 return answer_json(start_response, 200, self.web_api(path[5:], args, token))
             if path.startswith("/respond/") and method == "POST":
-                _, _, channel, user = path.split("/")[:4]
-                self.respond(channel, user, _object(raw))
+                channel, user, *thread = path.split("/")[2:5]
+                self.respond(channel, user, _object(raw), thread[0] if thread else None)
                 return answer_json(start_response, 200, {"ok": True})
             if path.startswith("/workspace/"):
                 return self._page_api(path, method, environ, raw, start_response)

@@ -7,7 +7,9 @@ Each method takes the request's arguments (already decoded: ``blocks``/``metadat
 lists and dicts whatever the encoding) and returns the response fields after ``"ok": true``, or
 raises ``SlackError`` with the error code Slack would answer. The rules kept are the ones code
 relies on: replies stay out of channel history, ``chat.update`` keeps or drops blocks the way
-Slack documents, metadata comes back only when asked for, and timestamps only increase.
+Slack documents, metadata comes back only when asked for, a post may name its channel
+(``#ops``) where Slack accepts that, and timestamps only increase (and follow the clock, when
+the workspace is given one, so a person reads real times).
 """
 
 from __future__ import annotations
@@ -55,13 +57,16 @@ def _required(args: Args, name: str) -> Any:
 
 @dataclass
 class Workspace:
-    """Channels (messages oldest first), ephemerals, open views, users and user groups."""
+    """Channels (messages oldest first) and their names, ephemerals, open views, users and
+    user groups; ``clock`` (seconds since the epoch) makes timestamps follow real time."""
 
     channels: dict[str, list[Message]] = field(default_factory=dict)
     ephemerals: list[dict[str, Any]] = field(default_factory=list)
     views: list[dict[str, Any]] = field(default_factory=list)
     usergroups: dict[str, list[str]] = field(default_factory=dict)
     users: dict[str, str | dict[str, Any]] = field(default_factory=dict)
+    channel_names: dict[str, str] = field(default_factory=dict)
+    clock: Callable[[], float] | None = None
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def __post_init__(self) -> None:
@@ -73,7 +78,17 @@ class Workspace:
         """A fresh ts, later than every ts seen so far (Slack's ts are unique per channel)."""
         with self.lock:
             self._last_ts += _TS_STEP
+            if self.clock is not None:
+                self._last_ts = max(self._last_ts, Decimal(f"{self.clock():.6f}"))
             return f"{self._last_ts:.6f}"
+
+    def channel_name(self, channel: str) -> str:
+        return self.channel_names.get(channel, channel.lower())
+
+    def channel_named(self, ref: str) -> str | None:
+        """The id of the channel called ``ref`` (``#ops`` or ``ops``), if there is one."""
+        name = ref.removeprefix("#")
+        return next((c for c, n in self.channel_names.items() if n == name), None)
 
     def store(self, channel: str, message: Message) -> Message:
         """Insert in ts order, so seeded messages with explicit ts land where they belong."""
@@ -132,18 +147,23 @@ class Workspace:
                     "views": self.views,
                     "usergroups": self.usergroups,
                     "users": self.users,
+                    "channel_names": self.channel_names,
                     "last_ts": str(self._last_ts),
                 }
             )
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Workspace:
+    def from_json(
+        cls, data: dict[str, Any], *, clock: Callable[[], float] | None = None
+    ) -> Workspace:
         workspace = cls(
             channels=data.get("channels", {}),
             ephemerals=data.get("ephemerals", []),
             views=data.get("views", []),
             usergroups=data.get("usergroups", {}),
             users=data.get("users", {}),
+            channel_names=data.get("channel_names", {}),
+            clock=clock,
         )
         workspace._last_ts = max(workspace._last_ts, Decimal(data.get("last_ts", "0")))
         workspace._view_ids = itertools.count(len(workspace.views) + 1)
@@ -212,6 +232,17 @@ def _member_channel(args: Args) -> str:
     return channel
 
 
+def _post_channel(ws: Workspace, args: Args) -> str:
+    """A post's channel: an id, or a name (``#ops``, ``ops``) as chat.postMessage accepts."""
+    channel = _member_channel(args)
+    if channel.startswith("#") or channel.islower():
+        named = ws.channel_named(channel)
+        if named is None:
+            raise SlackError("channel_not_found")
+        return named
+    return channel
+
+
 def _auth_test(_: Workspace, __: Args) -> dict[str, Any]:
     return {
         "url": "https://fake.slack.test/",
@@ -230,7 +261,7 @@ BLOCKS_TEXT_LIMIT = 12_000
 
 
 def _chat_post_message(ws: Workspace, args: Args) -> dict[str, Any]:
-    channel = _member_channel(args)
+    channel = _post_channel(ws, args)
     if not (args.get("text") or args.get("blocks") or args.get("attachments")):
         raise SlackError("no_text")
     _check_blocks(args.get("blocks"))
@@ -279,7 +310,7 @@ def _chat_update(ws: Workspace, args: Args) -> dict[str, Any]:
 
 
 def _chat_post_ephemeral(ws: Workspace, args: Args) -> dict[str, Any]:
-    channel = _member_channel(args)
+    channel = _post_channel(ws, args)
     ephemeral = {
         "channel": channel,
         "user": str(_required(args, "user")),
@@ -378,8 +409,34 @@ def _usergroups_users_list(ws: Workspace, args: Args) -> dict[str, Any]:
     return {"users": list(ws.usergroups[group])}
 
 
+def _conversations_list(ws: Workspace, args: Args) -> dict[str, Any]:
+    ids = list(dict.fromkeys([*ws.channel_names, *ws.channels]))
+    channels = [
+        {
+            "id": channel,
+            "name": ws.channel_name(channel),
+            "is_channel": True,
+            "is_private": False,
+            "is_archived": False,
+            "is_member": channel != NOT_IN_CHANNEL,
+        }
+        for channel in ids
+    ]
+    page, paging = _page(channels, args)
+    return {"channels": page, "response_metadata": paging["response_metadata"]}
+
+
+def _users_list(ws: Workspace, args: Args) -> dict[str, Any]:
+    members = [_user(ws, user_id) for user_id in ws.users]
+    page, paging = _page(members, args)
+    return {"members": page, "response_metadata": paging["response_metadata"]}
+
+
 def _users_info(ws: Workspace, args: Args) -> dict[str, Any]:
-    user_id = str(_required(args, "user"))
+    return {"user": _user(ws, str(_required(args, "user")))}
+
+
+def _user(ws: Workspace, user_id: str) -> dict[str, Any]:
     known = ws.users.get(user_id, user_id)
     fields: dict[str, Any] = {"name": known} if isinstance(known, str) else dict(known)
     name = str(fields.get("name", user_id))
@@ -393,7 +450,7 @@ def _users_info(ws: Workspace, args: Args) -> dict[str, Any]:
         "profile": {"display_name": name, "real_name": fields.get("real_name", name)},
         **fields,
     }
-    return {"user": user}
+    return user
 
 
 METHODS: dict[str, Callable[[Workspace, Args], dict[str, Any]]] = {
@@ -402,10 +459,12 @@ METHODS: dict[str, Callable[[Workspace, Args], dict[str, Any]]] = {
     "chat.update": _chat_update,
     "chat.postEphemeral": _chat_post_ephemeral,
     "conversations.history": _conversations_history,
+    "conversations.list": _conversations_list,
     "conversations.replies": _conversations_replies,
     "views.open": _views_open,
     "views.push": _views_open,
     "views.update": _views_update,
     "usergroups.users.list": _usergroups_users_list,
     "users.info": _users_info,
+    "users.list": _users_list,
 }

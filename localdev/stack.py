@@ -42,6 +42,7 @@ class DevOptions:
     port: int = 3000
     data_dir: Path = Path(".signoff")
     socket_mode: bool = False
+    metrics: bool = False  # print EMF metric records (off: they are JSON noise on a console)
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,12 @@ class LocalSecrets:
 
 
 def local_environment(
-    env: Mapping[str, str], *, public_url: str, local_secrets: LocalSecrets, local_slack: bool
+    env: Mapping[str, str],
+    *,
+    public_url: str,
+    local_secrets: LocalSecrets,
+    local_slack: bool,
+    metrics: bool = False,
 ) -> dict[str, str]:
     """What the handlers read, pointed at the local parts; a variable already set wins.
 
@@ -88,6 +94,8 @@ def local_environment(
         "SIGNOFF_API_TOKEN": local_secrets.api_token,
         "SIGNOFF_API_TOKENS": f"{local_secrets.reviewer_token}=reviewer",
         "SIGNOFF_PUBLIC_URL": public_url,  # completion URLs for long-running tools
+        # Powertools' switch: EMF records are written (to stdout) only when asked for.
+        "POWERTOOLS_METRICS_DISABLED": "false" if metrics else "true",
     }
     if local_slack:
         wanted |= {
@@ -127,6 +135,7 @@ class DevStack:
                 public_url=self.public_url,
                 local_secrets=local_secrets,
                 local_slack=self.local_slack_enabled,
+                metrics=self.options.metrics,
             )
         )
         self.api_token = os.environ["SIGNOFF_API_TOKEN"]

@@ -1,4 +1,4 @@
-"""Build the Bolt app with its clients passed in (tests and the local stack pass their own)."""
+"""Build the Bolt app from its settings; the Lambda client for lazy listeners may be passed in."""
 
 from __future__ import annotations
 
@@ -19,30 +19,38 @@ from slack_app.groups import GroupMembers
 from slack_app.listeners import register
 from slack_app.payloads import malformed, refuse_what_slack_never_sends
 
+SLACK_TIMEOUT_SECONDS = 10
 
-def web_client(settings: SlackSettings) -> WebClient:
-    kwargs: dict[str, Any] = {"base_url": settings.api_url} if settings.api_url else {}
-    client = WebClient(token=settings.bot_token.value, timeout=10, **kwargs)
+
+def configure_client(client: WebClient, settings: SlackSettings) -> None:
+    """Point Bolt's client at the Slack the settings name, with our timeout and retries.
+
+    Bolt is given the token and builds this client itself (handing it a client of our own
+    while SLACK_BOT_TOKEN is set makes it warn that the token is unused); it copies the
+    client's base URL, timeout and retry handlers into each request's client.
+    """
+    if settings.api_url:
+        client.base_url = settings.api_url
+    client.timeout = SLACK_TIMEOUT_SECONDS
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
-    return client
 
 
 def build_app(
     settings: SlackSettings,
     *,
-    client: WebClient | None = None,
     lambda_client: Any | None = None,
     tools: ToolRegistry | None = None,
 ) -> App:
     """The Bolt app: signature verification, listeners, and the control plane built lazily."""
-    client = client or web_client(settings)
     app = App(
         signing_secret=settings.signing_secret.value,
-        client=client,
+        token=settings.bot_token.value,
         process_before_response=True,
         # auth.test at start would add a Slack round trip to every cold start.
         token_verification_enabled=False,
     )
+    client = app.client
+    configure_client(client, settings)
     groups = GroupMembers(client)
 
     @cache

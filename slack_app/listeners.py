@@ -31,7 +31,8 @@ from agent.control.runs import (
     RunNotFound,
 )
 from agent.models import ApprovalRecord, RunRequest
-from agent.mrkdwn import escape, mention
+from agent.mrkdwn import escape, fit_written, mention
+from agent.slack_names import channel_id, user_id
 from agent.status import OPEN_STATUSES, status_of
 from agent.storage.slack_messages import post_or_update
 from agent.tools import ToolRegistry
@@ -69,7 +70,7 @@ def _register_command(app: App, settings: SlackSettings, control: ControlFactory
                     f"the limit is {commands.MAX_TASK})."
                 )
             case commands.Start(task=task):
-                ack(f"On it: {escape(task[:200])}")
+                ack(f"On it: {fit_written(task, 300)}")
             case commands.Cancel(run_id=None):
                 ack(f"Which run? `{settings.slash_command} cancel <run>`")
             case _:
@@ -95,10 +96,9 @@ def _register_command(app: App, settings: SlackSettings, control: ControlFactory
                 respond(_status_text(control(), command["user_id"], run_id, settings.slash_command))
             case commands.Pending():
                 respond(_pending_text(control(), command["user_id"]))
-            case commands.Usage(target=target, days=days):
-                respond(
-                    _usage_text(control(), command["user_id"], command["channel_id"], target, days)
-                )
+            case commands.Usage() as asked:
+                user, channel = command["user_id"], command["channel_id"]
+                respond(_usage_answer(control(), client, user, channel, asked))
             case commands.Cancel(run_id=str() as run_id):
                 try:
                     respond(control().cancel(run_id, command["user_id"]))
@@ -159,10 +159,24 @@ def _status_text(plane: ControlPlane, user: str, run_id: str | None, command: st
 
 def _run_line(run: dict[str, Any]) -> str:
     note = f" · {escape(str(run['note']))}" if run.get("note") else ""
-    task = escape(str(run.get("task", ""))[:80])
+    task = fit_written(str(run.get("task", "")), 100)
     turn = int(run.get("turn", 0)) + 1
     shown = status_of(run).replace("_", " ")
     return f"`{run['run_id']}` *{shown}* (turn {turn}) {task}{note}"
+
+
+def _usage_answer(
+    plane: ControlPlane, client: WebClient, user: str, channel: str, asked: commands.Usage
+) -> str:
+    """The usage report asked for; a person or channel given by name is looked up first."""
+    target = asked.target
+    if asked.needs_lookup and target is not None:
+        name = target
+        target = user_id(client, name) if name.startswith("@") else channel_id(client, name)
+        if target is None:
+            kind = "person" if name.startswith("@") else "channel"
+            return f"I can't find a {kind} called {escape(name)}."
+    return _usage_text(plane, user, channel, target, asked.days)
 
 
 def _usage_text(plane: ControlPlane, user: str, channel: str, target: str | None, days: int) -> str:
@@ -219,7 +233,7 @@ def _register_mention(app: App, control: ControlFactory) -> None:
         ack()
 
     def run_mention(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
-        task = " ".join(word for word in event.get("text", "").split() if not word.startswith("<@"))
+        task = _task_of_mention(event.get("text", ""), _bot_user(body))
         if not task:
             return
         run_id = run_id_for(body.get("team_id", ""), body.get("event_id") or event["ts"])
@@ -236,6 +250,25 @@ def _register_mention(app: App, control: ControlFactory) -> None:
         )
 
     app.event("app_mention")(ack=ack_mention, lazy=[run_mention])
+
+
+def _bot_user(body: dict[str, Any]) -> str | None:
+    """The app's own user id, from the event's authorizations (Slack always sends them)."""
+    authorizations = body.get("authorizations") or [{}]
+    found = authorizations[0].get("user_id") if isinstance(authorizations[0], dict) else None
+    return str(found) if found else None
+
+
+def _task_of_mention(text: str, bot: str | None) -> str:
+    """The words of an @mention without the app's own mention (other mentions stay: "tell
+    @bob" keeps bob); when the app's id is unknown, the leading mention is dropped."""
+    words = commands.unescape(text).split()
+    if bot is None:
+        while words and words[0].startswith("<@"):
+            words = words[1:]
+        return " ".join(words)
+    ours = (f"<@{bot}>", f"<@{bot}|")
+    return " ".join(word for word in words if not word.startswith(ours))
 
 
 # Buttons -----------------------------------------------------------------------------------
@@ -309,7 +342,8 @@ def _register_modals(app: App, control: ControlFactory, tools: ToolRegistry) -> 
         if isinstance(read, dict):
             return
         decision = _decision(read, _decider(body["user"]))
-        _decide(plane, client, decision, {"channel": {"id": record.channel}, **body})
+        card = {"channel": {"id": record.channel}, "container": {"thread_ts": record.thread_ts}}
+        _decide(plane, client, decision, {**body, **card})
 
     for callback_id in (modals.EDIT_VIEW, modals.REVISE_VIEW, modals.REJECT_VIEW):
         app.view(callback_id)(ack=ack_submission, lazy=[decide_submission])
@@ -362,14 +396,16 @@ def _explain(outcome: Refused | Closed | Invalid) -> str:
 
 
 def _tell(client: WebClient, body: dict[str, Any], text: str) -> None:
-    """An ephemeral answer to the person who clicked."""
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
-        "channel_id"
-    )
+    """An ephemeral answer to the person who clicked, in the thread of the card they clicked
+    (where Slack shows it next to the card)."""
+    container = body.get("container") or {}
+    channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
     if not channel:
         _logger.info("no channel to answer %s in: %s", body["user"]["id"], text)
         return
-    client.chat_postEphemeral(channel=channel, user=body["user"]["id"], text=text)
+    thread_ts = container.get("thread_ts") or (body.get("message") or {}).get("thread_ts")
+    where = {"thread_ts": thread_ts} if thread_ts else {}
+    client.chat_postEphemeral(channel=channel, user=body["user"]["id"], text=text, **where)
 
 
 def _decider(user: dict[str, Any]) -> Decider:

@@ -100,6 +100,15 @@ def _is_ip_literal(host: Any) -> bool:
     return True
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--screenshots",
+        metavar="DIR",
+        default=None,
+        help="where the browser tests save the screenshots the README shows (make screenshots)",
+    )
+
+
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No real credentials or endpoints: each test sets what it needs.

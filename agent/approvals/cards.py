@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import json
 from typing import Any, assert_never
 
 from slack_sdk.models.blocks import (
@@ -26,6 +27,7 @@ from agent.mrkdwn import (
     HEADER_LIMIT,
     OFFLINE_NOTICE,
     SECTION_LIMIT,
+    TRUNCATION_MARKER,
     USER_ID,
     Message,
     code,
@@ -46,6 +48,7 @@ ACTION_EDIT = "signoff_edit"
 ACTION_REVISE = "signoff_revise"
 ACTION_REJECT = "signoff_reject"
 ACTIONS_BLOCK_ID = "signoff_actions"
+INLINE_VALUE = 80  # longer texts get a block of their own
 
 ON_TIMEOUT_TEXT: dict[OnTimeout, str] = {
     "reject": "rejected",
@@ -59,7 +62,7 @@ def _body(record: ApprovalRecord, heading: str = "Approval needed") -> list[Bloc
     title = truncate(one_line(f"{heading}: {record.title}"), HEADER_LIMIT)
     if record.kind == "tool":
         tool = _tool_heading(record)
-        what = section(tool + code(pretty_json(record.arguments), SECTION_LIMIT - len(tool)))
+        what = section(tool + _arguments(record.arguments or {}, SECTION_LIMIT - len(tool)))
     elif record.kind == "budget":
         what = section(_spending_text(record.spending or {}))
     else:
@@ -68,6 +71,26 @@ def _body(record: ApprovalRecord, heading: str = "Approval needed") -> list[Bloc
     if record.offline_model:
         blocks.append(context(OFFLINE_NOTICE))
     return blocks
+
+
+def _arguments(arguments: dict[str, Any], limit: int) -> str:
+    """Each argument on its own line, as a reviewer reads it: a short value inline, a long or
+    multi-line text as a block of its own lines (no JSON escapes); the JSON when too long."""
+    lines = []
+    for name, value in arguments.items():
+        label = f"*{fit(one_line(str(name)), 100)}:*"
+        if isinstance(value, str) and "\n" not in value and len(value) <= INLINE_VALUE:
+            lines.append(
+                f"{label} `{fit(value, INLINE_VALUE * 5)}`" if value else f"{label} (empty)"
+            )
+        elif isinstance(value, str):
+            lines.append(f"{label}\n{code(value, limit)}")
+        elif isinstance(value, dict | list):
+            lines.append(f"{label}\n{code(json.dumps(value, indent=2, ensure_ascii=False), limit)}")
+        else:
+            lines.append(f"{label} `{fit(json.dumps(value), 200)}`")
+    shown = "\n".join(lines) or "(no arguments)"
+    return shown if len(shown) <= limit else code(pretty_json(arguments), limit)
 
 
 def _spending_text(spending: dict[str, Any]) -> str:
@@ -81,6 +104,9 @@ def _spending_text(spending: dict[str, Any]) -> str:
 
 def _cap_text(cap: dict[str, Any]) -> str:
     return describe_budget(Budget.from_json(cap))
+
+
+TRUNCATED = TRUNCATION_MARKER.split("{", 1)[0]  # how every cut this module makes begins
 
 
 def content_of(record: ApprovalRecord) -> str:
@@ -99,10 +125,10 @@ def content_hash(record: ApprovalRecord) -> str:
 
 def fits_on_card(record: ApprovalRecord) -> bool:
     """Whether the card itself shows every byte of the content."""
-    content = content_of(record)
     if record.kind == "tool":
-        return len(escape(content)) + 6 <= SECTION_LIMIT - len(_tool_heading(record))
-    return len(escape(content)) <= SECTION_LIMIT
+        shown = _arguments(record.arguments or {}, SECTION_LIMIT - len(_tool_heading(record)))
+        return TRUNCATED not in shown
+    return len(escape(content_of(record))) <= SECTION_LIMIT
 
 
 def _content_line(record: ApprovalRecord) -> str:

@@ -23,6 +23,7 @@ from aws_durable_execution_sdk_python.retries import (
     RetryStrategyConfig,
     create_retry_strategy,
 )
+from aws_durable_execution_sdk_python.types import WaitForCallbackContext
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from agent import messages, progress
@@ -114,10 +115,12 @@ def request_approval(
         retry_strategy=_submitter_retry,
     )
 
-    def submit(callback_id: str, _: Any) -> None:
-        open_gate(
+    def submit(callback_id: str, callback_context: WaitForCallbackContext) -> None:
+        card_ts = open_gate(
             deps, run, gate, approval_id=approval_id, callback_id=callback_id, timeout=timeout
         )
+        asked = "card posted" if card_ts else "approval requested"
+        callback_context.logger.info(asked, extra=_gate_fields(run, gate))
 
     try:
         payload = context.wait_for_callback(submit, name=gate.name, config=config)
@@ -125,6 +128,7 @@ def request_approval(
         expired_at = context.step(
             lambda _: expire_gate(deps, approval_id), name=f"{gate.name}-expired"
         )
+        context.logger.info("approval expired", extra=_gate_fields(run, gate))
         return Expired(on_timeout=gate.policy.on_timeout, at=expired_at)
     except CallbackSubmitterError as err:
         if not str(err.message or "").startswith(_NOBODY):
@@ -134,7 +138,14 @@ def request_approval(
         return NoDecider(reason=reason)
     decision = parse_decision(payload)
     context.step(lambda _: settle_gate(deps, approval_id, decision), name=f"{gate.name}-settled")
+    decided = {"decision": decision.decision, "by": decision.decider.name}
+    context.logger.info("decision", extra=_gate_fields(run, gate) | decided)
     return decision
+
+
+def _gate_fields(run: RunInfo, gate: Gate) -> dict[str, Any]:
+    """What a log line says about a gate: the run, which gate, and what it asks."""
+    return {"run_id": run.run_id, "gate": gate.name, "kind": gate.kind, "title": gate.title}
 
 
 def open_gate(
@@ -145,8 +156,9 @@ def open_gate(
     approval_id: str,
     callback_id: str,
     timeout: int,
-) -> ApprovalRecord:
-    """Save the approval record, then post its card once (a retry updates it instead)."""
+) -> str | None:
+    """Save the approval record, then post its card once (a retry updates it instead); the
+    card's ts, or None when the run has no Slack thread."""
     settings = deps.settings
     record = ApprovalRecord(
         approval_id=approval_id,
@@ -181,6 +193,7 @@ def open_gate(
     stored = deps.store.create_approval(record, callback_id=callback_id)
     if stored is record:  # the first attempt, not a retried submitter
         emit(AGENT_SERVICE, {"ApprovalsRequested": (1, COUNT)}, kind=gate.kind)
+    ts = None
     if stored.channel and deps.slack is not None:
         card = cards.approval_card(stored, status_hint=settings.status_hint(run.run_id))
         ts = post_or_update(
@@ -198,7 +211,7 @@ def open_gate(
     if gate.supersedes:
         supersede_gate(deps, gate.supersedes, by_round=gate.round)
     _show_waiting(deps, run, gate)
-    return stored
+    return ts
 
 
 def _show_in_full(deps: AgentDeps, record: ApprovalRecord, *, maybe_posted: bool) -> None:

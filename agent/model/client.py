@@ -81,7 +81,8 @@ def _written_for_an_hour(usage: Any) -> int:
 
 
 def build_model(settings: Settings, *, read_only_tools: frozenset[str]) -> ModelClient:
-    """The model client the settings ask for (the offline model calls only read-only tools)."""
+    """The model client the settings ask for (the offline model calls the read-only tools
+    and no side-effecting one but the gated ``post_slack_message``)."""
     if settings.llm_provider == "offline":
         return OfflineModel(read_only_tools)
     import anthropic

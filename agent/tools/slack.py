@@ -1,4 +1,8 @@
-"""Built-in Slack tools: read a channel's recent history, post a message (needs approval)."""
+"""Built-in Slack tools: read a channel's recent history, post a message (needs approval).
+
+Both take a channel as an id or a name (``#ops``), as people and Claude write it; a name is
+looked up once per call (``agent.slack_names``) and the id is what the Web API gets.
+"""
 
 from __future__ import annotations
 
@@ -8,23 +12,25 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent.approvals.policy import REQUIRE
 from agent.errors import ToolInputError
-from agent.models import SLACK_ID
+from agent.slack_names import CHANNEL_REF, channel_id, display_names
 from agent.storage.slack_messages import find_message_by_key
 from agent.tools.context import ToolContext
 from agent.tools.registry import ToolRegistry
+
+CHANNEL_HELP = "Slack channel id (C0123456789) or name (#general)"
 
 
 class ReadHistoryArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    channel: str = Field(pattern=SLACK_ID, description="Slack channel id, e.g. C0123456789")
+    channel: str = Field(pattern=CHANNEL_REF, description=CHANNEL_HELP)
     limit: int = Field(default=20, ge=1, le=200, description="How many recent messages")
 
 
 class PostMessageArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    channel: str = Field(pattern=SLACK_ID, description="Slack channel id, e.g. C0123456789")
+    channel: str = Field(pattern=CHANNEL_REF, description=CHANNEL_HELP)
     text: str = Field(min_length=1, max_length=4000, description="Message text (Slack mrkdwn)")
 
 
@@ -33,32 +39,51 @@ def register(registry: ToolRegistry) -> None:
 
     @registry.tool(args=ReadHistoryArgs)
     def read_slack_history(ctx: ToolContext, args: ReadHistoryArgs) -> list[dict[str, Any]]:
-        """Read the most recent messages of a Slack channel, newest first."""
+        """Read the most recent messages of a Slack channel, newest first: who wrote each
+        (user id and name; ``bot`` for an app's message) and its text (Slack mrkdwn)."""
         slack = _client(ctx)
-        response = slack.conversations_history(channel=args.channel, limit=args.limit)
-        return [
-            {"ts": message.get("ts"), "user": message.get("user"), "text": message.get("text", "")}
-            for message in response.get("messages", [])
-        ]
+        channel = _channel(slack, args.channel)
+        found = slack.conversations_history(channel=channel, limit=args.limit).get("messages", [])
+        names = display_names(slack, [m["user"] for m in found if m.get("user")])
+        return [_message(message, names) for message in found]
 
     @registry.tool(args=PostMessageArgs, approval=REQUIRE, side_effect=True)
     def post_slack_message(ctx: ToolContext, args: PostMessageArgs) -> dict[str, Any]:
         """Post a message to a Slack channel. A reviewer approves each post before it is sent."""
         slack = _client(ctx)
+        channel = _channel(slack, args.channel)
         if ctx.attempt > 1:
             # An earlier attempt may have posted before it was cut off: find it, don't repost.
-            ts = find_message_by_key(slack, args.channel, ctx.idempotency_key)
+            ts = find_message_by_key(slack, channel, ctx.idempotency_key)
             if ts is not None:
-                return {"channel": args.channel, "ts": ts, "posted": "earlier attempt"}
+                return {"channel": channel, "ts": ts, "posted": "earlier attempt"}
         response = slack.chat_postMessage(
-            channel=args.channel,
+            channel=channel,
             text=args.text,
             metadata={
                 "event_type": "signoff_tool_post",
                 "event_payload": {"key": ctx.idempotency_key},
             },
         )
-        return {"channel": args.channel, "ts": response["ts"]}
+        return {"channel": channel, "ts": response["ts"]}
+
+
+def _channel(slack: Any, ref: str) -> str:
+    found = channel_id(slack, ref)
+    if found is None:
+        name = ref.removeprefix("#")
+        raise ToolInputError(f"there is no channel named #{name} (or signoff cannot see it)")
+    return found
+
+
+def _message(message: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    user = message.get("user")
+    shown: dict[str, Any] = {"ts": message.get("ts"), "user": user}
+    if user in names:
+        shown["name"] = names[user]
+    if message.get("bot_id"):
+        shown["bot"] = True
+    return {**shown, "text": message.get("text", "")}
 
 
 def _client(ctx: ToolContext) -> Any:

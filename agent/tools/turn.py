@@ -57,9 +57,12 @@ def run_tool_calls(
     """Run every call of the turn in parallel; outcomes come back in the calls' order."""
 
     def run_one(item_context: DurableContext, call: dict[str, Any], index: int, _: Any) -> Any:
-        return run_tool_call(
+        outcome = run_tool_call(
             item_context, deps, run, ToolCall(**call), turn=turn, index=index, round=round
         )
+        ran = {"run_id": run.run_id, "turn": turn, "tool": outcome["name"]}
+        item_context.logger.info("tool call", extra=ran | {"status": outcome["status"]})
+        return outcome
 
     batch: BatchResult[dict[str, Any]] = context.map(
         [call.to_json() for call in calls],

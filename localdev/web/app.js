@@ -26,6 +26,16 @@ function personName(id) {
   return person ? person.name : id;
 }
 
+function channelName(id) {
+  const channel = page.state && page.state.channels.find((c) => c.id === id);
+  return channel ? channel.name : id;
+}
+
+function groupHandle(id) {
+  const group = page.state && page.state.groups.find((g) => g.id === id);
+  return group ? group.handle : id;
+}
+
 // The emoji the app's messages use, by Slack shortcode.
 const EMOJI = {
   white_check_mark: "\u2705", x: "\u274C", white_circle: "\u26AA", warning: "\u26A0\uFE0F",
@@ -34,18 +44,54 @@ const EMOJI = {
   hourglass_flowing_sand: "\u23F3", hourglass: "\u231B", arrows_counterclockwise: "\u{1F504}",
 };
 
+// Slack's three entities, as text (inside code Slack shows them as characters too).
+function unescapeSlack(text) {
+  return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+}
+
+const DAY_MS = 86400000;
+function dayLabel(date, long) {
+  const today = new Date(); today.setHours(0, 0, 0, 0);
+  const day = new Date(date); day.setHours(0, 0, 0, 0);
+  const offset = Math.round((day - today) / DAY_MS);
+  if (offset === 0) return "today";
+  if (offset === -1) return "yesterday";
+  if (offset === 1) return "tomorrow";
+  return date.toLocaleDateString([], long ? { weekday: "long", month: "long", day: "numeric", year: "numeric" } : { month: "short", day: "numeric", year: "numeric" });
+}
+
+// <!date^epoch^format|fallback>: Slack's tokens, in the reader's time zone.
+function slackDate(epoch, format) {
+  const date = new Date(Number(epoch) * 1000);
+  const time = date.toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+  const tokens = {
+    date_num: date.toISOString().slice(0, 10),
+    date: date.toLocaleDateString([], { month: "long", day: "numeric", year: "numeric" }),
+    date_short: date.toLocaleDateString([], { month: "short", day: "numeric", year: "numeric" }),
+    date_long: date.toLocaleDateString([], { weekday: "long", month: "long", day: "numeric", year: "numeric" }),
+    date_pretty: dayLabel(date, false), date_short_pretty: dayLabel(date, false), date_long_pretty: dayLabel(date, true),
+    time, time_secs: date.toLocaleTimeString(),
+  };
+  return format.replace(/\{(\w+)\}/g, (token, name) => (name in tokens ? tokens[name] : token));
+}
+
+function mention(text) {
+  return `<span class="mention">${escapeHtml(text)}</span>`;
+}
+
 function mrkdwn(text) {
   const tokens = [];
   const keep = (html) => `\u0000${tokens.push(html) - 1}\u0000`;
   let out = String(text || "")
-    .replace(/```([\s\S]*?)```/g, (_, code) => keep(`<pre>${escapeHtml(code.trim())}</pre>`))
-    .replace(/`([^`\n]+)`/g, (_, code) => keep(`<code>${escapeHtml(code)}</code>`))
-    .replace(/<@([UW][A-Z0-9]+)>/g, (_, id) => keep(`<b>@${escapeHtml(personName(id))}</b>`))
-    .replace(/<!date\^(\d+)\^[^|>]*\|([^>]+)>/g, (_, epoch) => keep(escapeHtml(new Date(Number(epoch) * 1000).toLocaleString())))
-    .replace(/<!(here|channel|everyone)>/g, (_, who) => keep(`<b>@${who}</b>`))
-    .replace(/<#C[A-Z0-9]+\|([^>]+)>/g, (_, name) => keep(`<b>#${escapeHtml(name)}</b>`))
-    .replace(/<(https?:[^|>]+)\|([^>]+)>/g, (_, url, label) => keep(`<a href="${escapeHtml(url)}">${escapeHtml(label)}</a>`))
-    .replace(/<(https?:[^>]+)>/g, (_, url) => keep(`<a href="${escapeHtml(url)}">${escapeHtml(url)}</a>`));
+    .replace(/```\n?([\s\S]*?)\n?```/g, (_, code) => keep(`<pre>${escapeHtml(unescapeSlack(code))}</pre>`))
+    .replace(/`([^`\n]+)`/g, (_, code) => keep(`<code>${escapeHtml(unescapeSlack(code))}</code>`))
+    .replace(/<@([UW][A-Z0-9]+)(?:\|[^>]*)?>/g, (_, id) => keep(mention(`@${personName(id)}`)))
+    .replace(/<#([CG][A-Z0-9]+)(?:\|([^>]*))?>/g, (_, id, name) => keep(mention(`#${name || channelName(id)}`)))
+    .replace(/<!subteam\^([A-Z0-9]+)(?:\|([^>]*))?>/g, (_, id, label) => keep(mention(label || `@${groupHandle(id)}`)))
+    .replace(/<!date\^(\d+)\^([^^|>]*)(?:\^[^|>]*)?\|[^>]*>/g, (_, epoch, format) => keep(escapeHtml(slackDate(epoch, format))))
+    .replace(/<!(here|channel|everyone)(?:\|[^>]*)?>/g, (_, who) => keep(mention(`@${who}`)))
+    .replace(/<((?:https?|mailto):[^|>]+)\|([^>]+)>/g, (_, url, label) => keep(`<a href="${escapeHtml(url)}">${escapeHtml(label)}</a>`))
+    .replace(/<((?:https?|mailto):[^>]+)>/g, (_, url) => keep(`<a href="${escapeHtml(url)}">${escapeHtml(url)}</a>`));
   out = escapeHtml(out)
     .replace(/&amp;(lt|gt|amp);/g, "&$1;")
     .replace(/\*\*([^*\n]+)\*\*/g, "<b>$1</b>")
@@ -55,8 +101,15 @@ function mrkdwn(text) {
     .replace(/^(?:&gt;|>) ?(.*)$/gm, "<blockquote>$1</blockquote>")
     .replace(/^#{1,3} (.*)$/gm, "<b>$1</b>")
     .replace(/\n/g, "<br>")
-    .replace(/:([a-z0-9_]+):/g, (code, name) => EMOJI[name] || code);
+    .replace(/:([a-z0-9_+-]+):/g, (code, name) => EMOJI[name] || code);
   return out.replace(/\u0000(\d+)\u0000/g, (_, i) => tokens[Number(i)]);
+}
+
+// A message's time as Slack shows it beside the name (the full date on hover).
+function messageTime(ts) {
+  const date = new Date(Number(ts) * 1000);
+  const short = date.toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+  return el("time", { class: "when", datetime: date.toISOString(), title: date.toLocaleString() }, escapeHtml(short));
 }
 
 function textObject(obj) {
@@ -133,6 +186,7 @@ function renderMessage(message, channel, { ephemeral = false } = {}) {
   const node = el("div", { class: `message${ephemeral ? " ephemeral" : ""}`, "data-ts": message.ts || message.message_ts });
   const who = message.user && !ephemeral ? personName(message.user) : personName(page.state.bot.id);
   node.append(el("span", { class: "who" }, escapeHtml(who)));
+  node.append(messageTime(message.ts || message.message_ts));
   if (ephemeral) node.append(el("span", { class: "only-you" }, "Only visible to you"));
   const blocks = message.blocks || [];
   if (blocks.length === 0) node.append(el("div", { class: "text" }, mrkdwn(message.text)));
@@ -298,6 +352,13 @@ $("composer-text").addEventListener("keydown", async (event) => {
   box.value = "";
   await act("/workspace/send", { channel: page.channel, text, thread_ts: page.threadTs });
 });
+
+// The suggestions in the sidebar fill the composer (Enter sends).
+document.querySelectorAll("button.try").forEach((suggestion) => suggestion.addEventListener("click", () => {
+  const box = $("composer-text");
+  box.value = suggestion.textContent.replace(/^\/agent/, page.state ? page.state.command : "/agent");
+  box.focus();
+}));
 
 poll(true);
 setInterval(poll, POLL_MS);

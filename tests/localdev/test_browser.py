@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.localdev.conftest import BOB, DevProcess
+from tests.localdev.conftest import BOB, CAROL, DevProcess
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -38,12 +39,22 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser, dev: DevProcess) -> Iterator[Page]:
-    context = browser.new_context()
+    context = browser.new_context(viewport={"width": 1280, "height": 1400})
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
     page.goto(dev.url + "/")
     yield page
     context.close()
+
+
+@pytest.fixture
+def screenshots(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """Where screenshots go: the README's folder under ``make screenshots``, else a scratch
+    folder (so every run takes them, and a broken screenshot fails here first)."""
+    chosen = request.config.getoption("--screenshots")
+    folder = Path(chosen) if chosen else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def send(page: Page, text: str) -> None:
@@ -68,12 +79,12 @@ def test_a_task_typed_in_the_page_goes_through_an_approval(page: Page) -> None:
     expect(card).not_to_contain_text("<!date")  # Slack's date tokens are rendered
     expect(card.get_by_role("button")).to_have_count(0)  # locked: no buttons left
     final_post = run.locator(".thread > .message").last  # delivered after the card
-    expect(final_post).to_contain_text(f"Draft: {task}")
+    expect(final_post).to_contain_text(task.capitalize())
     expect(final_post.get_by_role("button")).to_have_count(0)
 
 
 def test_edit_in_a_modal_delivers_the_edited_text(page: Page) -> None:
-    task = "announce the offsite"
+    task = "write the offsite note"
     send(page, f"/agent {task}")
     card = page.locator(".group", has_text=f"asked: {task}").locator(
         ".message", has_text=ANSWER_CARD
@@ -83,7 +94,7 @@ def test_edit_in_a_modal_delivers_the_edited_text(page: Page) -> None:
 
     modal = page.get_by_role("dialog")
     field = modal.locator("textarea")
-    expect(field).to_have_value(re.compile(re.escape(task)))
+    expect(field).to_have_value(re.compile(re.escape(task), re.IGNORECASE))
     field.fill("The offsite is on Friday. Bring a jacket.")
     modal.locator("button.primary").click()  # the modal's submit
 
@@ -92,3 +103,40 @@ def test_edit_in_a_modal_delivers_the_edited_text(page: Page) -> None:
         "The offsite is on Friday. Bring a jacket.", exact=True
     )
     expect(delivered).to_be_visible()
+
+
+def test_a_gated_tool_call_is_refused_to_carol_approved_by_bob_then_posted(
+    page: Page, screenshots: Path
+) -> None:
+    task = "post a summary of #ops to #general"
+    send(page, f"/agent {task}")
+    expect(
+        page.get_by_text(f"On it: {task}")
+    ).to_be_visible()  # #ops and #general as Slack shows them
+    run = page.locator(".group", has_text=f"asked: {task}")
+    card = run.locator(".message", has_text="Approval needed: run post_slack_message")
+    expect(card).to_contain_text("Deploy 1.4 is out on staging")  # what it read in #ops
+    expect(card.locator(".mention", has_text="@bob")).to_be_visible()  # who may decide
+    expect(page.locator("#messages")).not_to_contain_text("<@")  # mentions are names
+    expect(page.locator("#messages")).not_to_contain_text("&lt;")
+
+    page.get_by_label("Acting as").select_option(CAROL)
+    card.get_by_role("button", name="Approve").click()
+    refusal = run.locator(".thread .message.ephemeral", has_text="not one of the approvers")
+    expect(refusal).to_be_visible()  # in the card's thread, only for carol
+    expect(card.get_by_role("button", name="Approve")).to_be_visible()  # still waiting
+
+    page.get_by_label("Acting as").select_option(BOB)
+    expect(refusal).to_have_count(0)
+    card.get_by_role("button", name="Approve").click()
+    expect(card.get_by_text("Approved by @bob")).to_be_visible()
+    posted = page.locator("#messages > .group > .message", has_text="Latest in #ops:")
+    expect(posted).to_contain_text("carol: Deploy 1.4 is out on staging")  # in #general itself
+    expect(posted.locator("time")).to_have_count(1)  # with its time, as Slack shows it
+    draft = run.locator(".message", has_text="Approval needed: the answer")
+    expect(draft).to_contain_text("Posted to #general")
+    run.evaluate("thread => thread.scrollIntoView({block: 'start'})")  # the run from its start
+    page.screenshot(path=str(screenshots / "local-slack.png"))
+
+    draft.get_by_role("button", name="Approve").click()
+    expect(draft.get_by_role("button")).to_have_count(0)

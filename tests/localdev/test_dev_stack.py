@@ -21,7 +21,7 @@ def final_post(dev: DevProcess, task: str) -> str:
 
     def find() -> str | None:
         thread = dev.thread_of(ALICE, task)
-        delivered = [m for m in thread[1:] if m["text"].startswith("Draft:")]
+        delivered = [m for m in thread[1:] if "· approved" in text_of(m) and not buttons(m)]
         return text_of(delivered[-1]) if delivered else None
 
     return str(wait_for(find, f"the final post for {task!r}", timeout=WAIT))
@@ -49,11 +49,13 @@ def test_slash_command_to_final_post_with_an_approval_in_the_middle(dev: DevProc
 
     dev.click(CAROL, card, "Approve")  # not an approver: refused, the run keeps waiting
     refused = wait_for(
-        lambda: [e for e in dev.ephemerals(CAROL) if "not one of the approvers" in e],
+        lambda: [
+            e for e in dev.state(CAROL)["ephemerals"] if "not one of the approvers" in e["text"]
+        ],
         "carol's refusal",
         timeout=WAIT,
     )
-    assert refused
+    assert [e["thread_ts"] for e in refused] == [card["thread_ts"]]  # beside the card
     assert buttons(dev.card(ALICE, task)) == buttons(card)
 
     dev.click(ALICE, card, "Approve")  # the requester may not approve their own run
@@ -73,7 +75,24 @@ def test_slash_command_to_final_post_with_an_approval_in_the_middle(dev: DevProc
         timeout=WAIT,
     )
     assert "decided by bob" in text_of(locked)
-    assert task in final_post(dev, task)
+    assert task.capitalize() in final_post(dev, task)
+
+
+def test_commands_take_people_and_channels_as_typed(dev: DevProcess) -> None:
+    dev.command(BOB, "/agent usage @alice 7")
+    dev.command(BOB, "/agent usage #ops")
+    answers = wait_for(
+        lambda: (
+            (found := [e for e in dev.ephemerals(BOB) if "Usage in the last" in e])
+            and len(found) == 2
+            and found
+        ),
+        "two usage reports",
+        timeout=WAIT,
+    )
+    assert "last 7 days" in answers[0] and f"• <@{ALICE}>:" in answers[0]
+    assert "• <#COPS>:" in answers[1]
+    assert not [m for m in dev.messages(BOB) if "usage" in m["text"]]  # no run was started
 
 
 def test_edit_opens_a_modal_for_the_clicker_only_and_its_text_is_delivered(
@@ -86,7 +105,7 @@ def test_edit_opens_a_modal_for_the_clicker_only_and_its_text_is_delivered(
     view = wait_for(lambda: dev.state(BOB)["view"], "bob's modal", timeout=WAIT)
     assert dev.state(ALICE)["view"] is None
     field = next(b for b in view["blocks"] if b["type"] == "input")
-    assert task in field["element"]["initial_value"]
+    assert task.capitalize() in field["element"]["initial_value"]
 
     edited = "Release 1.2 is out: faster approvals."
     answer = dev.act(
@@ -145,7 +164,7 @@ def test_the_http_api_answers_with_the_local_token_only(dev: DevProcess) -> None
         "the run to succeed",
         timeout=WAIT,
     )
-    assert "check the build" in done["result"]
+    assert "Check the build" in done["result"]
 
 
 def test_usage_and_completion_urls_are_served_on_the_same_port(dev: DevProcess) -> None:
@@ -165,6 +184,30 @@ def test_usage_and_completion_urls_are_served_on_the_same_port(dev: DevProcess) 
     assert status == 404 and body["error"] == "no job has this completion URL"
 
 
+def test_the_console_shows_one_readable_line_per_event(dev: DevProcess) -> None:
+    """Read after the runs above: what a developer watching ``signoff dev`` saw."""
+    task = "write the console note"
+    dev.command(ALICE, f"/agent {task}")
+    dev.click(BOB, dev.card(ALICE, task), "Approve")
+    final_post(dev, task)
+    lines = wait_for(
+        lambda: (out := dev.output()) and "run ended: delivered" in out and out.splitlines(),
+        "the run's end on the console",
+        timeout=WAIT,
+    )
+    events = [
+        line.split("  ", 2)[2] for line in lines if line.count("  ") >= 2 and "slack-" in line
+    ]
+    assert "run started: asked by alice (from slack)" in events
+    assert any(e.startswith("turn 1: asks for read_slack_history") for e in events)
+    assert "tool call read_slack_history: done" in events
+    assert "card posted: the answer (waiting for a decision)" in events
+    assert "bob approved the answer" in events
+    assert "answer delivered in the thread" in events
+    assert not [line for line in lines if line.lstrip().startswith("{")]  # no JSON, no EMF
+    assert "token will be unused" not in dev.output()  # Bolt has nothing to warn about
+
+
 def test_a_waiting_run_survives_a_restart_then_is_approved(tmp_path: Path) -> None:
     task = "plan the migration"
     first = DevProcess(tmp_path / "data").start()
@@ -180,7 +223,7 @@ def test_a_waiting_run_survives_a_restart_then_is_approved(tmp_path: Path) -> No
         again = second.card(ALICE, task)
         assert again["ts"] == card["ts"]
         second.click(BOB, again, "Approve")
-        assert task in final_post(second, task)
+        assert task.capitalize() in final_post(second, task)
     finally:
         assert second.stop() == 0, second.output()
 

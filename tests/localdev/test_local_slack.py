@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from localdev.local_slack import AppError, LocalSlack
+from localdev.local_slack import AppError, LocalSlack, seeded_workspace, slack_escaped
 from localdev.stack import LocalSecrets, local_environment
 
 TOKEN = "xoxb-local-test"
@@ -37,6 +37,36 @@ def test_a_modal_needs_a_trigger_the_workspace_issued(tmp_path: Path) -> None:
     view = {"type": "modal", "title": {"type": "plain_text", "text": "Edit"}, "blocks": []}
     answer = slack.web_api("views.open", {"trigger_id": "made-up", "view": view}, TOKEN)
     assert answer == {"ok": False, "error": "invalid_trigger_id"}
+
+
+def test_typed_mentions_are_sent_as_slack_escapes_them() -> None:
+    workspace = seeded_workspace(clock=lambda: 1_800_000_000.0)
+    typed = "usage @bob in #ops, a<b & @nobody #nowhere mail@bob.example"
+    assert slack_escaped(typed, workspace, names=True) == (
+        "usage <@UBOB|bob> in <#COPS|ops>, a&lt;b &amp; @nobody #nowhere mail@bob.example"
+    )  # a slash command with should_escape
+    assert slack_escaped("hi @signoff, ask @carol", workspace, names=False) == (
+        "hi <@UBOT>, ask <@UCAROL>"
+    )  # a message
+
+
+def test_a_fresh_workspace_has_people_talking_in_ops_minutes_ago() -> None:
+    now = 1_800_000_000.0
+    workspace = seeded_workspace(clock=lambda: now)
+    ops = workspace.top_level("COPS")
+    assert [m["user"] for m in ops] == ["UCAROL", "UBOB", "UALICE"]
+    assert all(now - 3600 < float(m["ts"]) < now for m in ops)
+    assert float(workspace.next_ts()) >= now  # new messages carry the time they are sent
+    assert workspace.top_level("CGENERAL") == []
+    listed = workspace.call("conversations.list", {})["channels"]
+    assert {c["id"]: c["name"] for c in listed} == {"CGENERAL": "general", "COPS": "ops"}
+
+
+def test_a_response_url_of_a_button_in_a_thread_answers_in_that_thread(tmp_path: Path) -> None:
+    slack = local_slack(tmp_path)
+    slack.respond("CGENERAL", "UCAROL", {"text": "not you"}, "1800000000.000100")
+    (ephemeral,) = slack.state_for("UCAROL")["ephemerals"]
+    assert ephemeral["thread_ts"] == "1800000000.000100" and ephemeral["text"] == "not you"
 
 
 def test_the_composer_refuses_empty_text_and_unknown_channels(tmp_path: Path) -> None:
@@ -90,6 +120,7 @@ def test_what_the_app_posts_is_kept_across_a_restart(tmp_path: Path) -> None:
 
     general = next(c for c in again.state_for("UALICE")["channels"] if c["id"] == "CGENERAL")
     assert [m["ts"] for m in general["messages"]] == [posted["ts"]]
+    assert general["name"] == "general"
     assert again.state_for("UALICE")["ephemerals"] == []
     assert [e["text"] for e in again.state_for("UBOB")["ephemerals"]] == ["psst"]
     later = again.web_api("chat.postMessage", {"channel": "CGENERAL", "text": "later"}, TOKEN)
@@ -109,6 +140,11 @@ def test_dev_points_handlers_at_local_parts_but_keeps_what_is_set() -> None:
     assert env["SIGNOFF_API_TOKENS"] == "reviewer-token-0123456789=reviewer"
     assert env["APPROVERS"] == "UBOB"
     assert "SLACK_BOT_TOKEN" not in env  # already set: kept
+    assert env["POWERTOOLS_METRICS_DISABLED"] == "true"  # EMF records only with --metrics
+    with_metrics = local_environment(
+        {}, public_url="http://h", local_secrets=secrets, local_slack=True, metrics=True
+    )
+    assert with_metrics["POWERTOOLS_METRICS_DISABLED"] == "false"
 
 
 def test_another_slack_gets_no_local_slack_settings() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from agent.telemetry import agent_logger
-from tests.scenarios.claude_scripts import by_turn, calls, draft, tool_use
+from tests.scenarios.claude_scripts import CHANNEL, by_turn, calls, draft, tool_use
 from tests.scenarios.conftest import HarnessFactory
 
 
@@ -32,7 +32,10 @@ def test_a_run_logs_and_counts_each_event_once(
     previous = handler.setStream(lines)
     try:
         harness = make_harness(
-            by_turn(calls(tool_use("t0", "read_slack_history", limit=5)), draft("All quiet."))
+            by_turn(
+                calls(tool_use("t0", "read_slack_history", channel=CHANNEL, limit=5)),
+                draft("All quiet."),
+            )
         )
         arn = harness.start(task="is the channel quiet?")
         harness.decide(harness.approval(arn, "review-1"), "approve")  # a second invocation
@@ -49,6 +52,27 @@ def test_a_run_logs_and_counts_each_event_once(
     assert [line["turn"] for line in logged if line["message"] == "model turn"] == [0, 1]
     assert [line["status"] for line in logged if line["message"] == "run ended"] == ["delivered"]
     assert all(line["service"] == "signoff-agent" for line in logged)
+    # One line per event, in order, however many invocations replayed the run.
+    events = [line["message"] for line in logged]
+    assert events == [
+        "run started",
+        "model turn",
+        "tool call",
+        "model turn",
+        "card posted",
+        "decision",
+        "delivered",
+        "run ended",
+    ]
+    (tool,) = [line for line in logged if line["message"] == "tool call"]
+    assert (tool["tool"], tool["status"], tool["turn"]) == ("read_slack_history", "ok", 0)
+    (decision,) = [line for line in logged if line["message"] == "decision"]
+    assert (decision["decision"], decision["by"], decision["gate"]) == (
+        "approve",
+        "Ada Approver",
+        "review-1",
+    )
+    assert all(line["run_id"] == output["run_id"] for line in logged)
 
     records = emf_records(capsys.readouterr().out)
     assert total(records, "RunsStarted") == 1

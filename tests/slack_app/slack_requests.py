@@ -76,7 +76,13 @@ def button_click(
     channel: str,
     message_ts: str,
     trigger_id: str = "trig-b",
+    thread_ts: str | None = None,
 ) -> dict[str, Any]:
+    """A button on a message; one in a thread names its thread as Slack does."""
+    container = {"type": "message", "channel_id": channel, "message_ts": message_ts}
+    message = {"ts": message_ts, "type": "message"}
+    if thread_ts:
+        container["thread_ts"] = message["thread_ts"] = thread_ts
     return interaction(
         {
             "type": "block_actions",
@@ -85,8 +91,8 @@ def button_click(
             "api_app_id": "A1",
             "trigger_id": trigger_id,
             "channel": {"id": channel},
-            "container": {"type": "message", "channel_id": channel, "message_ts": message_ts},
-            "message": {"ts": message_ts, "type": "message"},
+            "container": container,
+            "message": message,
             "actions": [
                 {
                     "action_id": action_id,
@@ -141,6 +147,7 @@ def app_mention(
                 "channel": channel,
                 "event_ts": ts,
             },
+            "authorizations": [{"team_id": TEAM, "user_id": "UBOT", "is_bot": True}],
         }
     )
     headers = (

@@ -35,6 +35,7 @@ def click(
             channel=CHANNEL,
             message_ts=card.message_ts or "",
             trigger_id=trigger,
+            thread_ts=card.thread_ts,
         )
     )
 
@@ -125,6 +126,8 @@ def test_outsiders_and_the_requester_are_refused_and_the_run_keeps_waiting(
     click(stack, ACTION_EDIT, card, user="UOUTSIDER")
     assert "not one of the approvers" in stack.ephemerals_to("UOUTSIDER")[0]
     assert "you started this run" in stack.ephemerals_to(REQUESTER)[0]
+    # Told next to the card they clicked: in its thread, where Slack shows it.
+    assert {e["thread_ts"] for e in stack.slack.ephemerals} == {run["thread_ts"]}
     assert stack.slack.calls_to("views.open") == []
     after = next(
         m for m in stack.slack.thread(CHANNEL, run["thread_ts"]) if m["ts"] == card.message_ts

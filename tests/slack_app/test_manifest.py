@@ -6,6 +6,8 @@ import ast
 import json
 from pathlib import Path
 
+from slack_app.commands import usage_hint
+
 REPO = Path(__file__).resolve().parents[2]
 MANIFEST = json.loads((REPO / "slack_app" / "manifest.json").read_text())
 
@@ -16,19 +18,21 @@ SCOPE_OF = {
     "chat_postEphemeral": "chat:write",
     "conversations_history": "channels:history",
     "conversations_replies": "channels:history",
+    "conversations_list": "channels:read",
     "usergroups_users_list": "usergroups:read",
+    "users_info": "users:read",
+    "users_list": "users:read",
 }
 
 
 def web_api_calls() -> set[str]:
-    """Every ``client.<method>(...)`` call in the app's and the agent's code."""
+    """Every ``client.<method>`` the app's and the agent's code calls or hands on."""
     calls: set[str] = set()
     prefixes = ("chat_", "conversations_", "usergroups_", "users_")
     for path in [*REPO.glob("agent/**/*.py"), *REPO.glob("slack_app/**/*.py")]:
         for node in ast.walk(ast.parse(path.read_text())):
-            is_method_call = isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-            if is_method_call and node.func.attr.startswith(prefixes):  # type: ignore[attr-defined]
-                calls.add(node.func.attr)  # type: ignore[attr-defined]
+            if isinstance(node, ast.Attribute) and node.attr.startswith(prefixes):
+                calls.add(node.attr)
     return calls
 
 
@@ -39,6 +43,15 @@ def test_every_web_api_method_the_code_calls_has_its_scope() -> None:
     assert {SCOPE_OF[call] for call in calls} <= scopes
     assert "metadata.message:read" in scopes  # idempotent posts find earlier ones by metadata
     assert {"commands", "app_mentions:read"} <= scopes
+    assert "groups:read" in scopes  # conversations.list finds private channels the app is in
+
+
+def test_slack_escapes_mentions_and_the_hint_lists_every_subcommand() -> None:
+    (command,) = MANIFEST["features"]["slash_commands"]
+    assert command["should_escape"] is True  # @bob arrives as <@U…|bob>, #ops as <#C…|ops>
+    assert command["usage_hint"] == usage_hint()
+    for verb in ("status", "pending", "cancel", "usage", "help"):
+        assert verb in command["usage_hint"] and verb in command["description"]
 
 
 def test_command_events_and_interactivity_all_point_at_the_events_route() -> None:

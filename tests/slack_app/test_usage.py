@@ -55,6 +55,21 @@ def test_another_persons_usage_is_for_approvers_only(make_stack: StackFactory) -
     assert "last 7 days" in shown and "1 run ·" in shown
 
 
+def test_usage_of_a_person_or_channel_typed_by_name(make_stack: StackFactory) -> None:
+    stack = make_stack(by_turn(draft("Draft.")))
+    stack.slack.users[REQUESTER] = {"name": "req", "real_name": "Rae Quester"}
+    stack.slack.workspace.channel_names[CHANNEL] = "general"
+    stack.send(slash_command("draft it", user=REQUESTER, channel=CHANNEL, trigger_id="trig-u4"))
+    stack.card(stack.run_of("trig-u4"), "review-0")
+
+    person = answer(stack, "usage @req 7", APPROVER)
+    assert f"• <@{REQUESTER}>: 1 run ·" in person and "last 7 days" in person
+    channel = answer(stack, "usage #general", APPROVER)
+    assert f"• <#{CHANNEL}>: 1 run ·" in channel
+    assert "can't find a person called @nobody" in answer(stack, "usage @nobody", APPROVER)
+    assert "Only approvers" in answer(stack, "usage @req", OUTSIDER)
+
+
 def test_usage_words_that_are_not_options_start_a_run(make_stack: StackFactory) -> None:
     stack = make_stack(by_turn(draft("Draft.")))
     stack.command("usage of the staging db this week", user=REQUESTER, channel=CHANNEL)

@@ -220,11 +220,17 @@ def test_an_identity_that_is_not_a_slack_id_cannot_inject_a_mention() -> None:
     assert "<!channel" not in shown(card)
 
 
-def test_tool_card_shows_the_tool_and_its_arguments_as_json() -> None:
+def test_tool_card_shows_the_tool_and_each_argument_as_a_reviewer_reads_it() -> None:
     text = shown(approval_card(tool_record(), status_hint="s"))
     assert "*Tool:* `post_slack_message`" in text
-    pretty = json.dumps(tool_record().arguments, indent=2, sort_keys=True)
-    assert f"```{pretty}```" in text
+    assert "*channel:* `C05ANNOUNCE`\n*text:* `Release 1.4 ships Friday.`" in text
+    arguments = {"text": "Line one & more\n• line two", "limit": 5, "to": ["a", "b"]}
+    card = approval_card(tool_record(arguments=arguments), status_hint="s")
+    assert_slack_accepts(card)
+    text = shown(card)
+    assert "*text:*\n```Line one &amp; more\n• line two```" in text  # its own lines, no \\n
+    assert "*limit:* `5`" in text
+    assert '*to:*\n```[\n  "a",\n  "b"\n]```' in text
 
 
 def test_huge_draft_is_cut_with_a_visible_marker_within_slack_limits() -> None:
@@ -387,6 +393,20 @@ def test_progress_shows_turn_phase_and_one_line_per_tool() -> None:
     assert_slack_accepts(message)
 
 
+def test_progress_says_what_the_turns_tool_calls_wait_for() -> None:
+    def phase(*states: str) -> str:
+        tools = tuple(ToolProgress(f"tool{i}", state) for i, state in enumerate(states))
+        shown_text = shown(
+            progress_message(progress(phase="thinking", tools=tools), status_hint="s")
+        )
+        return shown_text.split("Turn 3 of 20 · ", 1)[1].split("\n", 1)[0].split("*")[0]
+
+    assert phase("done", "waiting_approval") == "waiting for approval"
+    assert phase("done", "running") == "running tools"
+    assert phase("done", "failed") == "thinking"
+    assert phase() == "thinking"
+
+
 def test_progress_note_offline_notice_and_long_task() -> None:
     message = progress_message(
         progress(task="x" * 5000, note="Retrying the model", offline_model=True),
@@ -404,6 +424,16 @@ def test_run_opened_message_names_the_requester_and_the_run() -> None:
     )
     assert f"<@{REQUESTER}> asked: Summarise &lt;!channel&gt;" in shown(message)
     assert "`run-7f3a`" in shown(message) and message.text.startswith(f"<@{REQUESTER}>")
+
+
+def test_a_task_keeps_its_mentions_of_people_and_channels_and_nothing_else() -> None:
+    task = "post <#C0OPS|ops> news to <@U0BOB|bob> & <!here> <https://x.test|x> <#C1|a<b>"
+    message = run_opened_message(task=task, requester=REQUESTER, run_id="run-7f3a")
+    assert (
+        f"<@{REQUESTER}> asked: post <#C0OPS|ops> news to <@U0BOB|bob> &amp; &lt;!here&gt; "
+        "&lt;https://x.test|x&gt; &lt;#C1|a&lt;b&gt;"
+    ) in shown(message)
+    assert_slack_accepts(message)
 
 
 def test_final_message_splits_long_text_without_losing_any() -> None:

@@ -26,10 +26,19 @@ RUN = {
         ("usage 0", Start("usage 0")),
         ("usage report for the db", Start("usage report for the db")),
         ("usage <@U1> <@U2>", Start("usage <@U1> <@U2>")),
+        ("usage @bob", Usage("@bob", 30)),  # as typed, when Slack did not escape it
+        ("usage #general 7", Usage("#general", 7)),
+        ("usage @bob #general", Start("usage @bob #general")),
+        ("draft a &lt;b&gt; &amp; c", Start("draft a <b> & c")),  # Slack's entities, undone
     ],
 )
 def test_usage_options_or_else_a_task(text: str, parsed: object) -> None:
     assert parse_command(text) == parsed
+
+
+def test_a_name_needs_looking_up_an_id_does_not() -> None:
+    assert Usage("@bob", 30).needs_lookup and Usage("#general", 30).needs_lookup
+    assert not Usage("U123", 30).needs_lookup and not Usage(None, 30).needs_lookup
 
 
 def test_runs_are_summed_by_kind_and_model() -> None:
