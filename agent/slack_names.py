@@ -22,7 +22,7 @@ CHANNEL_REF = r"^(?:[A-Z0-9]{2,32}|#?[a-z0-9][a-z0-9._-]{0,79})$"
 PAGE = 200
 
 
-def _pages(call: Any, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+def pages(call: Any, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
     """Every item of a cursor-paginated Web API list."""
     cursor = None
     while True:
@@ -41,7 +41,7 @@ def channel_id(slack: Any, ref: str) -> str | None:
     named = CHANNEL_NAME.fullmatch(ref)
     if named is None:
         return None
-    channels = _pages(
+    channels = pages(
         slack.conversations_list,
         "channels",
         types="public_channel,private_channel",
@@ -54,7 +54,7 @@ def user_id(slack: Any, name: str) -> str | None:
     """The id of the person whose handle, display name or real name is ``name`` (``@`` or
     not, case-insensitive); deleted users and bots are left out."""
     wanted = name.removeprefix("@").casefold()
-    for user in _pages(slack.users_list, "members"):
+    for user in pages(slack.users_list, "members"):
         if user.get("deleted") or user.get("is_bot"):
             continue
         if wanted in {n.casefold() for n in _user_names(user)}:

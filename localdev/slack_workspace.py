@@ -66,6 +66,8 @@ class Workspace:
     usergroups: dict[str, list[str]] = field(default_factory=dict)
     users: dict[str, str | dict[str, Any]] = field(default_factory=dict)
     channel_names: dict[str, str] = field(default_factory=dict)
+    # Private channels and who is in them; every other channel is public.
+    private_members: dict[str, list[str]] = field(default_factory=dict)
     clock: Callable[[], float] | None = None
     lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -323,12 +325,12 @@ def _chat_post_ephemeral(ws: Workspace, args: Args) -> dict[str, Any]:
     return {"message_ts": ephemeral["message_ts"]}
 
 
-def _page(messages: list[Message], args: Args) -> tuple[list[Message], dict[str, Any]]:
+def _page(items: list[Any], args: Args) -> tuple[list[Any], dict[str, Any]]:
     """Slack's cursor pagination: ``limit`` per page, an opaque ``next_cursor`` while more."""
     start = int(args.get("cursor") or 0)
     limit = int(args.get("limit") or 100)
-    page = messages[start : start + limit]
-    more = start + limit < len(messages)
+    page = items[start : start + limit]
+    more = start + limit < len(items)
     return page, {
         "has_more": more,
         "response_metadata": {"next_cursor": str(start + limit) if more else ""},
@@ -416,7 +418,7 @@ def _conversations_list(ws: Workspace, args: Args) -> dict[str, Any]:
             "id": channel,
             "name": ws.channel_name(channel),
             "is_channel": True,
-            "is_private": False,
+            "is_private": channel in ws.private_members,
             "is_archived": False,
             "is_member": channel != NOT_IN_CHANNEL,
         }
@@ -424,6 +426,34 @@ def _conversations_list(ws: Workspace, args: Args) -> dict[str, Any]:
     ]
     page, paging = _page(channels, args)
     return {"channels": page, "response_metadata": paging["response_metadata"]}
+
+
+def _conversations_info(ws: Workspace, args: Args) -> dict[str, Any]:
+    channel = str(_required(args, "channel"))
+    if channel not in ws.channels and channel not in ws.channel_names:
+        raise SlackError("channel_not_found")
+    private = channel in ws.private_members
+    return {
+        "channel": {
+            "id": channel,
+            "name": ws.channel_name(channel),
+            "is_channel": not private,
+            "is_group": private,
+            "is_im": False,
+            "is_mpim": False,
+            "is_private": private,
+            "is_archived": False,
+        }
+    }
+
+
+def _conversations_members(ws: Workspace, args: Args) -> dict[str, Any]:
+    channel = str(_required(args, "channel"))
+    if channel not in ws.channels and channel not in ws.channel_names:
+        raise SlackError("channel_not_found")
+    members = ws.private_members.get(channel, list(ws.users))
+    page, paging = _page(members, args)
+    return {"members": page, "response_metadata": paging["response_metadata"]}
 
 
 def _users_list(ws: Workspace, args: Args) -> dict[str, Any]:
@@ -459,7 +489,9 @@ METHODS: dict[str, Callable[[Workspace, Args], dict[str, Any]]] = {
     "chat.update": _chat_update,
     "chat.postEphemeral": _chat_post_ephemeral,
     "conversations.history": _conversations_history,
+    "conversations.info": _conversations_info,
     "conversations.list": _conversations_list,
+    "conversations.members": _conversations_members,
     "conversations.replies": _conversations_replies,
     "views.open": _views_open,
     "views.push": _views_open,

@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from slack_sdk.errors import SlackApiError
 
 from agent.approvals.policy import REQUIRE
 from agent.errors import ToolInputError
-from agent.slack_names import CHANNEL_REF, channel_id, display_names
+from agent.slack_names import CHANNEL_REF, channel_id, display_names, pages
 from agent.storage.slack_messages import find_message_by_key
 from agent.tools.context import ToolContext
 from agent.tools.registry import ToolRegistry
@@ -43,6 +44,7 @@ def register(registry: ToolRegistry) -> None:
         (user id and name; ``bot`` for an app's message) and its text (Slack mrkdwn)."""
         slack = _client(ctx)
         channel = _channel(slack, args.channel)
+        _may_read(slack, ctx, channel, shown=args.channel)
         found = slack.conversations_history(channel=channel, limit=args.limit).get("messages", [])
         names = display_names(slack, [m["user"] for m in found if m.get("user")])
         return [_message(message, names) for message in found]
@@ -84,6 +86,30 @@ def _message(message: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
     if message.get("bot_id"):
         shown["bot"] = True
     return {**shown, "text": message.get("text", "")}
+
+
+def _may_read(slack: Any, ctx: ToolContext, channel: str, *, shown: str) -> None:
+    """A run reads its own channel and public ones; a private conversation only when the
+    person who asked for the run is in it (the bot may be in channels they are not)."""
+    if channel == ctx.channel:
+        return
+    try:
+        info = slack.conversations_info(channel=channel)["channel"]
+        private = any(info.get(key) for key in ("is_private", "is_im", "is_mpim"))
+        if not private or ctx.requester in _members(slack, channel):
+            return
+    except SlackApiError as err:
+        raise ToolInputError(f"{shown} cannot be read: {err.response.get('error')}") from None
+    raise ToolInputError(
+        f"{shown} is a private conversation that the person who asked for this run is not in: "
+        "a run may read its own channel, public channels, and private ones its requester is in"
+    )
+
+
+def _members(slack: Any, channel: str) -> set[str]:
+    return {
+        str(member) for member in pages(slack.conversations_members, "members", channel=channel)
+    }
 
 
 def _client(ctx: ToolContext) -> Any:

@@ -112,6 +112,10 @@ class FakeSlack:
         return self.workspace.users
 
     @property
+    def private_members(self) -> dict[str, list[str]]:
+        return self.workspace.private_members
+
+    @property
     def _lock(self) -> threading.RLock:
         return self.workspace.lock
 
