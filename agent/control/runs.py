@@ -259,7 +259,10 @@ class ControlPlane:
         record = self.store.settle_approval(
             approval_id, state="decided", decision=decision_to_json(decision)
         )
-        if record.state != "decided":  # cancelled while the decision was on its way
+        if record.decision == decision_to_json(decision):  # the run settled it first
+            if record.state != "decided":  # and has moved on (a revision superseded it)
+                return Decided(record=record, decision=decision)
+        elif record.state != "decided":  # cancelled while the decision was on its way
             return self._closed(record, None) or Closed(f"this approval is {record.state}")
         waited = (datetime.now(UTC) - datetime.fromisoformat(record.created_at)).total_seconds()
         decided = {"ApprovalsDecided": (1, COUNT), "DecisionLatency": (waited, SECONDS)}

@@ -15,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from api.handler import serve
-from tests.api.conftest import TOKEN, ApiClient, ApiFactory
+from tests.api.conftest import REVIEWER_TOKEN, TOKEN, ApiClient, ApiFactory
 from tests.faults.hostile_requests import ApiTargets, Hostile, hostile_api_requests
 from tests.scenarios.claude_scripts import by_turn, draft
-from tests.scenarios.harness import APPROVER, REQUESTER
+from tests.scenarios.harness import REQUESTER
 from tests.slack_app.conftest import wait_for
 
 HOSTILE_API_REQUESTS = 1_500
@@ -64,8 +64,9 @@ def test_hostile_api_requests_get_a_4xx_naming_the_problem_and_change_nothing(
 ) -> None:
     api = make_api(by_turn(draft("Decided."), draft("Waiting.")))
     decided_run, decided_approval = waiting_run(api, "decide me")
-    body = {"decision": "approve", "by": APPROVER}
-    assert api.call("POST", f"/approvals/{decided_approval}/decision", body)[0] == 200
+    body = {"decision": "approve"}
+    path = f"/approvals/{decided_approval}/decision"
+    assert api.call("POST", path, body, token=REVIEWER_TOKEN)[0] == 200
     run_id, approval_id = waiting_run(api, "keep me waiting")
     before = what_users_see(api, run_id, approval_id)
     assert before["waiting run"] == "waiting_for_approval"
@@ -89,6 +90,8 @@ def test_hostile_api_requests_get_a_4xx_naming_the_problem_and_change_nothing(
     assert ran >= HOSTILE_API_REQUESTS
     assert what_users_see(api, run_id, approval_id) == before
 
-    assert api.call("POST", f"/approvals/{approval_id}/decision", body)[0] == 200
+    assert (
+        api.call("POST", f"/approvals/{approval_id}/decision", body, token=REVIEWER_TOKEN)[0] == 200
+    )
     run = api.stack.agent.deps.store.get_run(run_id)
     assert run is not None and api.stack.output(run)["status"] == "delivered"

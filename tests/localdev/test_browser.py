@@ -24,6 +24,7 @@ CHROMIUM_ARGS = [
 WAIT_MS = 30_000
 # A draft's card, before and after the decision (its heading changes with the outcome).
 ANSWER_CARD = re.compile(r"(Approval needed|Approved|Edited and approved): the answer")
+TOOL_CARD = re.compile(r"(Approval needed|Approved|Edited and approved): run post_slack_message")
 expect.set_options(timeout=WAIT_MS)  # a run takes seconds; the default is 5
 
 
@@ -114,7 +115,7 @@ def test_a_gated_tool_call_is_refused_to_carol_approved_by_bob_then_posted(
         page.get_by_text(f"On it: {task}")
     ).to_be_visible()  # #ops and #general as Slack shows them
     run = page.locator(".group", has_text=f"asked: {task}")
-    card = run.locator(".message", has_text="Approval needed: run post_slack_message")
+    card = run.locator(".message", has_text=TOOL_CARD)
     expect(card).to_contain_text("Deploy 1.4 is out on staging")  # what it read in #ops
     expect(card.locator(".mention", has_text="@bob")).to_be_visible()  # who may decide
     expect(page.locator("#messages")).not_to_contain_text("<@")  # mentions are names
@@ -133,7 +134,7 @@ def test_a_gated_tool_call_is_refused_to_carol_approved_by_bob_then_posted(
     posted = page.locator("#messages > .group > .message", has_text="Latest in #ops:")
     expect(posted).to_contain_text("carol: Deploy 1.4 is out on staging")  # in #general itself
     expect(posted.locator("time")).to_have_count(1)  # with its time, as Slack shows it
-    draft = run.locator(".message", has_text="Approval needed: the answer")
+    draft = run.locator(".message", has_text=ANSWER_CARD)
     expect(draft).to_contain_text("Posted to #general")
     run.evaluate("thread => thread.scrollIntoView({block: 'start'})")  # the run from its start
     page.screenshot(path=str(screenshots / "local-slack.png"))

@@ -19,6 +19,8 @@ SCOPE_OF = {
     "conversations_history": "channels:history",
     "conversations_replies": "channels:history",
     "conversations_list": "channels:read",
+    "conversations_info": "channels:read",
+    "conversations_members": "channels:read",
     "usergroups_users_list": "usergroups:read",
     "users_info": "users:read",
     "users_list": "users:read",
