@@ -5,9 +5,10 @@ Routes are Powertools' APIGatewayHttpResolver with validation on: the pydantic m
 ``api.models`` validate every request and generate ``/openapi.json``. Deciding goes
 through ``agent.control.runs.ControlPlane``, the same exactly-once path as a Slack click.
 
-Auth: in AWS the routes use IAM authorisation and the caller's IAM identity is recorded with
-each decision; locally a bearer token (``SIGNOFF_API_TOKEN``) is required. A job's completion
-URL (``/callbacks/{token}``) is its own credential: it needs neither.
+Auth: in AWS the routes use IAM authorisation, locally a bearer token (``SIGNOFF_API_TOKEN``,
+``SIGNOFF_API_TOKENS``). The authenticated caller decides and cancels in its own name
+(``agent.control.principals``), never in a name from the body. A job's completion URL
+(``/callbacks/{token}``) is its own credential: it needs neither.
 """
 
 from __future__ import annotations
