@@ -211,15 +211,10 @@ class ControlPlane:
         if isinstance(opened, Refused):
             return opened
         record, repeat = opened
-        problem = _unfit(record, decision)
-        if problem is not None:
-            return Refused(problem)
-        if isinstance(decision, Edit) and decision.arguments is not None and self.tools:
-            try:
-                edited = checked_edit(self.tools, record.tool_name or "", decision.arguments)
-            except ToolInputError as err:
-                return Invalid(str(err))
-            decision = decision.model_copy(update={"arguments": edited})
+        fit_to_send = self._fit(record, decision)
+        if isinstance(fit_to_send, Refused | Invalid):
+            return fit_to_send
+        decision = fit_to_send
         owner = claim_owner or uuid.uuid4().hex
         claimed = self.store.claim_approval(
             approval_id,
@@ -242,6 +237,20 @@ class ControlPlane:
         if not sent and not (repeat and _now_iso() <= record.expires_at):
             return Closed("this approval is closed: it expired or was already decided")
         return self._settle_decided(approval_id, decision)
+
+    def _fit(self, record: ApprovalRecord, decision: Decision) -> Decision | Refused | Invalid:
+        """The decision as it will resume the run (edited arguments as the tool reads them),
+        or why it cannot be taken for this gate; checked before anything is claimed."""
+        problem = _unfit(record, decision)
+        if problem is not None:
+            return Refused(problem)
+        if isinstance(decision, Edit) and decision.arguments is not None and self.tools:
+            try:
+                edited = checked_edit(self.tools, record.tool_name or "", decision.arguments)
+            except ToolInputError as err:
+                return Invalid(str(err))
+            return decision.model_copy(update={"arguments": edited})
+        return decision
 
     def _counted_already(self, approval_id: str, claim_owner: str | None) -> Decided | None:
         """The decision on record was made by this very attempt (a click delivered again)."""

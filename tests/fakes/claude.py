@@ -202,6 +202,11 @@ class _Handler(FakeHandler):
         except json.JSONDecodeError as err:
             self._fault(Fault(400, "invalid_request_error", f"body is not JSON: {err}"))
             return
+        if not isinstance(body, dict) or "messages" not in body:
+            # As the API answers a request with no messages (a client killed mid-request
+            # sends one): never a model turn, so the script is not asked.
+            self._fault(Fault(400, "invalid_request_error", "messages: Field required"))
+            return
         owner: FakeClaude = self.owner
         answer = owner.answer(path, body, headers)
         match answer:

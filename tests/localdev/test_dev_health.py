@@ -36,11 +36,17 @@ def dynalite_of(dev: DevProcess) -> int:
     """The pid of the dynalite the stack started (its child process)."""
     assert dev.process is not None
     tasks = Path(f"/proc/{dev.process.pid}/task")
-    children = {
-        int(pid) for task in tasks.iterdir() for pid in (task / "children").read_text().split()
-    }
-    (pid,) = [p for p in children if "dynalite" in Path(f"/proc/{p}/cmdline").read_text()]
+    children = {int(pid) for task in tasks.iterdir() for pid in _read(task / "children").split()}
+    (pid,) = [p for p in children if "dynalite" in _read(Path(f"/proc/{p}/cmdline"))]
     return pid
+
+
+def _read(path: Path) -> str:
+    """A /proc file, or nothing when its thread or process ended meanwhile."""
+    try:
+        return path.read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return ""
 
 
 def test_healthz_is_503_naming_dynamodb_once_dynalite_is_dead(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from tests.fakes.slack import FakeSlack
 from tests.scenarios.claude_scripts import CHANNEL, by_turn, calls, draft, tool_use
 from tests.scenarios.conftest import HarnessFactory
 from tests.scenarios.test_delivery import LONG, delivered_text
+from tests.slack_app.conftest import wait_for
 
 
 def thread_after_card(fake_slack: FakeSlack, thread_ts: str, card_ts: str) -> list[dict]:
@@ -36,7 +37,14 @@ def test_a_long_draft_is_shown_whole_with_its_hash_and_delivered_byte_for_byte(
     )
     assert f"sha256 `{digest}`" in str(posted_card["blocks"])
     assert "shown in full in the thread below" in str(posted_card["blocks"])
-    full = thread_after_card(fake_slack, card.thread_ts or "", card.message_ts or "")
+    full = wait_for(
+        lambda: (
+            (m := thread_after_card(fake_slack, card.thread_ts or "", card.message_ts or ""))
+            and "".join(shown(x) for x in m) == LONG
+            and m
+        ),
+        "the whole draft under the card",
+    )
     assert "".join(shown(m) for m in full) == LONG  # every byte, before any decision
     assert edit_modal(card) is None  # too long for Slack's modal: Edit says so
 
@@ -53,7 +61,11 @@ def test_long_tool_arguments_are_shown_whole_before_the_call_runs(
     harness = make_harness(by_turn(calls(post), draft("Posted.")))
     arn = harness.start()
     card = harness.approval(arn, "approve-0-0")
-    full = thread_after_card(fake_slack, card.thread_ts or "", card.message_ts or "")
+    # Posted right after the card, in the same step: wait for it as a reader would.
+    full = wait_for(
+        lambda: thread_after_card(fake_slack, card.thread_ts or "", card.message_ts or ""),
+        "the whole arguments under the card",
+    )
     assert text in "".join(shown(m) for m in full)
     harness.decide(card, "reject", reason="too long")
     harness.decide(harness.approval(arn, "review-1"), "approve")
