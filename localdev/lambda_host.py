@@ -105,7 +105,10 @@ class EventQueue:
         """What was put and never done, oldest first."""
         queued = []
         for path in sorted(self.directory.glob("*.json")):
-            stored = json.loads(path.read_text())
+            try:
+                stored = json.loads(path.read_text())
+            except FileNotFoundError:  # done (and removed) since the directory was listed
+                continue
             queued.append(
                 QueuedEvent(path, stored["function"], stored["event"], stored["request_id"])
             )

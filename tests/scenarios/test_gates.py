@@ -15,6 +15,7 @@ from tests.scenarios.claude_scripts import (
 )
 from tests.scenarios.conftest import HarnessFactory
 from tests.scenarios.harness import REQUESTER
+from tests.slack_app.conftest import wait_for
 
 ANNOUNCE = tool_use("t_post", "post_slack_message", channel="CANNOUNCE", text="We ship today")
 
@@ -112,8 +113,9 @@ def test_requested_changes_reach_claude_and_a_new_card_supersedes_the_old(
         if m["ts"] == second.message_ts
     )
     assert ACTION_REVISE not in str(card["blocks"])  # the revision cap hides the button
-    old = harness.deps.store.get_approval(first.approval_id)
-    assert old is not None and old.state == "superseded"
+    # The new card is posted first, then the old one gives way, in the same step.
+    store = harness.deps.store
+    wait_for(lambda: store.get_approval(first.approval_id).state == "superseded", "supersede")
 
     harness.decide(second, "approve")
     output = harness.output(arn)
