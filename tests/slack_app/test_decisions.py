@@ -24,6 +24,17 @@ def started(stack: SlackStack, trigger: str = "trig-1") -> dict[str, Any]:
     return stack.run_of(trigger)
 
 
+def claimed_by_a_click(stack: SlackStack, card: Any, trigger: str) -> None:
+    """What the first delivery of APPROVER's click ``trigger`` left: its claim on the card."""
+    assert stack.agent.deps.store.claim_approval(
+        card.approval_id,
+        owner=f"click:{trigger}:{APPROVER}",
+        decider_name="Ada",
+        now=int(time.time()),
+        lease_seconds=30,
+    )
+
+
 def click(
     stack: SlackStack, action: str, card: Any, user: str = APPROVER, trigger: str = "trig-b"
 ) -> dict[str, Any]:
@@ -213,15 +224,8 @@ def test_a_click_delivered_again_after_a_crash_takes_back_its_own_claim(
     stack = make_stack(by_turn(draft("Draft.")))
     run = started(stack)
     card = stack.card(run, "review-0")
-    store = stack.agent.deps.store
     # The first delivery of the click claimed the card, then its process died.
-    assert store.claim_approval(
-        card.approval_id,
-        owner=f"click:trig-again:{APPROVER}",
-        decider_name="Ada",
-        now=int(time.time()),
-        lease_seconds=30,
-    )
+    claimed_by_a_click(stack, card, "trig-again")
     other = stack.answered(  # another click still waits for the lease
         APPROVER, lambda: click(stack, ACTION_APPROVE, card, trigger="trig-other")
     )

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-import time
+from typing import Any
 
 from agent.approvals.cards import ACTION_APPROVE
 from tests.scenarios.claude_scripts import by_turn, draft
 from tests.scenarios.harness import APPROVER, REQUESTER
-from tests.slack_app.conftest import StackFactory, wait_for
+from tests.slack_app.conftest import SlackStack, StackFactory, wait_for
 from tests.slack_app.slack_requests import slash_command
-from tests.slack_app.test_decisions import CHANNEL, click, started
+from tests.slack_app.test_decisions import CHANNEL, claimed_by_a_click, click, started
+
+
+def cancel(stack: SlackStack, run: dict[str, Any], card: Any) -> None:
+    """The requester cancels the run from Slack; its card is closed once the command ran."""
+    stack.send(slash_command(f"cancel {run['run_id']}", user=REQUESTER, channel=CHANNEL))
+    store = stack.agent.deps.store
+    wait_for(lambda: store.get_approval(card.approval_id).state == "cancelled", "the cancel")
 
 
 def test_a_late_settle_never_turns_a_cancelled_approval_into_a_decided_one(
@@ -18,9 +25,8 @@ def test_a_late_settle_never_turns_a_cancelled_approval_into_a_decided_one(
     stack = make_stack(by_turn(draft("Draft.")))
     run = started(stack)
     card = stack.card(run, "review-0")
-    stack.send(slash_command(f"cancel {run['run_id']}", user=REQUESTER, channel=CHANNEL))
+    cancel(stack, run, card)
     store = stack.agent.deps.store
-    wait_for(lambda: store.get_approval(card.approval_id).state == "cancelled", "the cancel")
 
     late = store.settle_approval(card.approval_id, state="decided", decision={"decision": "x"})
 
@@ -38,13 +44,7 @@ def test_a_click_whose_first_delivery_resumed_the_run_is_told_it_counted(
     store = stack.agent.deps.store
     # The first delivery of the click claimed the card and resumed the run, then died
     # before it could settle the record or answer.
-    assert store.claim_approval(
-        card.approval_id,
-        owner=f"click:trig-again:{APPROVER}",
-        decider_name="Ada",
-        now=int(time.time()),
-        lease_seconds=30,
-    )
+    claimed_by_a_click(stack, card, "trig-again")
     stack.agent.decide(card, "approve")
     assert stack.output(run)["status"] == "delivered"
 
@@ -84,8 +84,7 @@ def test_a_cancelled_run_says_who_cancelled_it_and_leaves_every_pending_list(
     store = stack.agent.deps.store
     assert [a.approval_id for a in store.pending_approvals()] == [card.approval_id]
 
-    stack.send(slash_command(f"cancel {run['run_id']}", user=REQUESTER, channel=CHANNEL))
-    wait_for(lambda: store.get_approval(card.approval_id).state == "cancelled", "the cancel")
+    cancel(stack, run, card)
 
     thread = stack.slack.thread(CHANNEL, card.thread_ts or "")
     shown_card = next(m for m in thread if m["ts"] == card.message_ts)
