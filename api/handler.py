@@ -124,13 +124,12 @@ def build_api(settings: Settings, control: ControlPlane) -> APIGatewayHttpResolv
             )
         except ValidationError as err:  # the caller's identity, when it is the requester
             raise ApiError(422, describe_validation_error(err, "run request")) from None
-        if existing is None:  # readable at once, before the run's first step has run
-            control.store.ensure_run(queued_run(request))
+        # Readable at once, before the run's first step has run: a queued record.
+        stored = existing or control.store.ensure_run(queued_run(request))
         try:
             control.start_run(request)
         except RunConflict as err:
             raise ApiError(409, str(err)) from None
-        stored = control.store.get_run(run_id) or {}
         accepted = RunAccepted(run_id=run_id, status=status_of(stored))
         return Response(202, "application/json", accepted.model_dump_json())
 
