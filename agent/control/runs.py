@@ -35,6 +35,7 @@ from agent.tools.edits import checked_edit
 from agent.tools.registry import ToolRegistry
 
 CLAIM_LEASE_SECONDS = 30
+_logger = logging.getLogger(__name__)
 
 
 class RunConflict(SignoffError):
@@ -349,7 +350,7 @@ class ControlPlane:
                 self.slack, run, status_hint=f"{self.slash_command} status {run['run_id']}"
             )
         except (SlackApiError, SlackClientError, OSError):  # the table says it; Slack may lag
-            logging.getLogger(__name__).warning("could not update progress of %s", run["run_id"])
+            _logger.warning("could not update progress of %s", run["run_id"])
 
     def _cancel_refusal(
         self, run: dict[str, Any], user_id: str, caller: Principal | None
