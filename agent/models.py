@@ -40,7 +40,7 @@ PrincipalId = Annotated[
 RunSource = Literal["slack", "api"]
 ApprovalKind = Literal["tool", "draft", "budget"]
 ApprovalState = Literal["pending", "claimed", "decided", "expired", "superseded", "cancelled"]
-OnTimeout = Literal["reject", "approve", "end_run"]
+OnTimeout = Literal["reject", "end_run"]  # silence is never an approval
 
 
 class RunRequest(BaseModel):
@@ -129,6 +129,18 @@ class ApprovalRecord(BaseModel):
     card_error: str | None = None  # why Slack last refused to update the card
     started_by: str | None = None  # the API caller that started the run
     spending: dict[str, Any] | None = None  # budget gates: spent, cap, what continuing adds
+    # Routing (agent.approvals.rules): the policy table, the quorum and its votes so far.
+    policy_table: str | None = None
+    required: int = 1
+    # voter id -> {"name", "at", "decision": "approve" | "edit", "version"}; a vote counts
+    # only while its version is the content's (an edit makes earlier approvals stale).
+    votes: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    version: int = 0
+    escalated_to: tuple[str, ...] = ()
+    escalated_at: str | None = None
+    escalation_channel: str | None = None
+    escalation_ts: str | None = None  # the card's copy in the escalation channel
+    reminders_sent: int = 0
 
     @property
     def can_request_changes(self) -> bool:

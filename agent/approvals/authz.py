@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from agent.approvals.quorum import deciders
 from agent.models import ApprovalRecord
 
 
@@ -13,20 +14,22 @@ def refusal_reason(
     """Why ``user_id`` may not decide on ``record``, or None when they may.
 
     ``group_members`` are the members of the record's user groups (S…), resolved by the caller.
+    Once a gate escalated, its escalation's people may decide too.
     """
     if user_id == record.requester and not record.allow_self_approval:
         return "you started this run, and this approval needs someone else"
-    if not record.approvers:
+    allowed = deciders(record)
+    if not allowed:
         return None
-    allowed_users = {a for a in record.approvers if not a.startswith("S")}
+    allowed_users = {a for a in allowed if not a.startswith("S")}
     if user_id in allowed_users or user_id in set(group_members):
         return None
     return "you are not one of the approvers for this run"
 
 
 def approver_groups(record: ApprovalRecord) -> list[str]:
-    """The user group ids among the record's approvers."""
-    return [a for a in record.approvers if a.startswith("S")]
+    """The user group ids among those who may decide on the record now."""
+    return [a for a in deciders(record) if a.startswith("S")]
 
 
 def may_see_usage_of(

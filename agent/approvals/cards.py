@@ -52,7 +52,6 @@ INLINE_VALUE = 80  # longer texts get a block of their own
 
 ON_TIMEOUT_TEXT: dict[OnTimeout, str] = {
     "reject": "rejected",
-    "approve": "approved automatically",
     "end_run": "the run ended",
 }
 

@@ -164,8 +164,6 @@ def _refusal(call: ToolCall, reviewed: GateOutcome) -> dict[str, Any] | None:
         case Reject(reason=reason, decider=decider):
             text = _refused_text(call, "rejected", decider.name, reason)
             return outcome(call, "rejected", text, decision_to_json(reviewed))
-        case Expired(on_timeout="approve"):
-            return None
         case Expired(at=at):
             text = _refused_text(call, "did not approve", None, f"the approval expired at {at}")
             return outcome(call, "expired", text)
