@@ -314,7 +314,7 @@ def test_a_huge_edit_diff_stays_within_limits() -> None:
 
 @pytest.mark.parametrize(
     ("on_timeout", "happened"),
-    [("reject", "rejected"), ("approve", "approved automatically"), ("end_run", "the run ended")],
+    [("reject", "rejected"), ("end_run", "the run ended")],
 )
 def test_expired_card_says_when_and_what_happened(on_timeout: str, happened: str) -> None:
     card = expired_card(draft_record(on_timeout=on_timeout), expired_at=EXPIRES_AT)
