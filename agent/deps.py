@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.approvals.rules import Policy, PolicyReader, environment_policy
 from agent.config import Settings
 from agent.model.client import build_model
 from agent.model.request import ModelClient
@@ -46,10 +47,22 @@ class AgentDeps:
     blobs: BlobStore
     slack: Any | None
     aws: Callable[[str], Any] = field(default_factory=AwsClients)
+    policy: PolicyReader | None = None  # None: the environment's rules (no policy file)
 
     @property
     def offline_model(self) -> bool:
         return self.model.name == "offline"
+
+    def current_policy(self) -> Policy:
+        """The policy a run starting now pins for its whole life."""
+        if self.policy is not None:
+            return self.policy.current()
+        settings = self.settings
+        return environment_policy(
+            approvers=settings.approvers,
+            deadline_seconds=settings.approval_timeout_seconds,
+            allow_self_approval=settings.allow_self_approval,
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings, *, tools: ToolRegistry | None = None) -> AgentDeps:

@@ -23,14 +23,15 @@ from aws_durable_execution_sdk_python.config import StepConfig
 
 from agent.approvals.decisions import Approve, Edit, Reject, Revise, decision_to_json
 from agent.approvals.gate import (
-    GATE_OPERATIONS,
     Expired,
     Gate,
     NoDecider,
     approval_id_for,
+    gate_operations,
     request_approval,
+    worst_gate_operations,
 )
-from agent.approvals.policy import ApprovalPolicy
+from agent.approvals.rules import Policy
 from agent.budget import Budget, describe_budget
 from agent.config import Settings, running_in_lambda
 from agent.deps import AgentDeps
@@ -43,7 +44,7 @@ from agent.run_steps import deliver, finish, model_turn, open_run
 from agent.secrets import with_secrets
 from agent.serdes import COMPACT_JSON
 from agent.telemetry import agent_logger
-from agent.tools.turn import WORST_CALL_OPERATIONS, run_tool_calls
+from agent.tools.turn import run_tool_calls, worst_call_operations
 
 MODEL_STEP = StepConfig(retry_strategy=model_retry_strategy, serdes=COMPACT_JSON)
 JSON_STEP = StepConfig(serdes=COMPACT_JSON)
@@ -64,6 +65,7 @@ def build_handler(make_deps: Callable[[], AgentDeps]) -> Callable[..., Any]:
             **context.step(open_run(deps, request, arn), name="open-run", config=JSON_STEP)
         )
         context.logger.info("run started", extra=_started_fields(run, request))
+        policy = Policy.from_json(run.policy) if run.policy else deps.current_policy()
         state = RunState.start(request, run.run_id)
         state.count(1)
         budget = Budget.from_json(run.budget)
@@ -71,11 +73,11 @@ def build_handler(make_deps: Callable[[], AgentDeps]) -> Callable[..., Any]:
             if state.out_of_turns(deps.settings.max_turns):
                 note = f"stopped after {state.turn} turns (the limit) without an approved answer"
                 return end_run(context, deps, run, state, "turn_limit", note)
-            if state.near_operation_limit(_worst_turn_operations()):
+            if state.near_operation_limit(_worst_turn_operations(policy)):
                 note = "stopped before reaching the durable execution's operation limit"
                 return end_run(context, deps, run, state, "operation_limit", note)
             if budget.reached(state.spent, state.budget_grants):
-                ended = ask_to_continue(context, deps, run, state, budget)
+                ended = ask_to_continue(context, deps, run, state, budget, policy)
                 if ended is not None:
                     return ended
             reply = context.step(
@@ -89,13 +91,22 @@ def build_handler(make_deps: Callable[[], AgentDeps]) -> Callable[..., Any]:
             match next_action(reply):
                 case CallTools(calls=calls):
                     outcomes = run_tool_calls(
-                        context, deps, run, turn=state.turn, round=state.revisions + 1, calls=calls
+                        context,
+                        deps,
+                        run,
+                        policy=policy,
+                        turn=state.turn,
+                        round=state.revisions + 1,
+                        calls=calls,
                     )
                     state.add_outcomes(outcomes)
                     state.count(1 + sum(o["operations"] for o in outcomes))
                     state.revisions += sum(o["status"] == "changes_requested" for o in outcomes)
+                    if unanswered := [o["name"] for o in outcomes if o.get("end_run")]:
+                        note = f"nobody decided on {', '.join(unanswered)} before the deadline"
+                        return end_run(context, deps, run, state, "expired", note)
                 case ReviewDraft(blocks=blocks):
-                    ended = review_draft(context, deps, run, state, blocks)
+                    ended = review_draft(context, deps, run, state, blocks, policy)
                     if ended is not None:
                         return ended
                 case ContinueTurn():
@@ -115,19 +126,20 @@ def review_draft(
     run: RunInfo,
     state: RunState,
     blocks: tuple[dict[str, Any], ...],
+    policy: Policy,
 ) -> dict[str, Any] | None:
     """Ask for sign-off on the draft: the run's result, or None to go round again."""
     gate = Gate(
         name=f"review-{state.turn}",
         kind="draft",
         title="the answer",
-        policy=ApprovalPolicy(mode="require", on_timeout="end_run"),
+        rule=policy.draft,
         round=state.revisions + 1,
         draft_blocks=blocks,
         supersedes=state.last_review_id,
     )
     outcome = request_approval(context, deps, run, gate)
-    state.count(GATE_OPERATIONS)
+    state.count(gate_operations(gate.rule))
     state.last_review_id = approval_id_for(run.execution_arn, gate.name)
     if not isinstance(outcome, Expired | NoDecider):
         state.decisions.append(decision_to_json(outcome))
@@ -155,7 +167,8 @@ def review_draft(
                 context, deps, run, state, "rejected", f"rejected by {decider.name}: {reason}"
             )
         case Expired(at=at):
-            return end_run(context, deps, run, state, "expired", f"the approval expired at {at}")
+            note = f"nobody decided on the answer by {at}: it was not delivered"
+            return end_run(context, deps, run, state, "expired", note)
         case NoDecider(reason=reason):
             note = f"nobody can approve the answer: {reason}"
             return end_run(context, deps, run, state, "no_approver", note)
@@ -164,7 +177,12 @@ def review_draft(
 
 
 def ask_to_continue(
-    context: DurableContext, deps: AgentDeps, run: RunInfo, state: RunState, budget: Budget
+    context: DurableContext,
+    deps: AgentDeps,
+    run: RunInfo,
+    state: RunState,
+    budget: Budget,
+    policy: Policy,
 ) -> dict[str, Any] | None:
     """The run spent its budget: a go-ahead grants one more budget's worth, else it ends."""
     spent, cap = state.spent, budget.limit(state.budget_grants)
@@ -172,7 +190,7 @@ def ask_to_continue(
         name=f"budget-{state.turn}",
         kind="budget",
         title=f"continue past {describe_budget(cap)}",
-        policy=ApprovalPolicy(mode="require", on_timeout="end_run"),
+        rule=policy.budget,
         round=1,
         spending={
             "spent": {"usd": spent.usd, "tokens": spent.tokens},
@@ -181,7 +199,7 @@ def ask_to_continue(
         },
     )
     outcome = request_approval(context, deps, run, gate)
-    state.count(GATE_OPERATIONS)
+    state.count(gate_operations(gate.rule))
     if not isinstance(outcome, Expired | NoDecider):
         state.decisions.append(decision_to_json(outcome))
     stopped = f"stopped at its budget ({describe_budget(cap)})"
@@ -258,12 +276,11 @@ def usage_of(state: RunState) -> dict[str, Any]:
     }
 
 
-def _worst_turn_operations() -> int:
+def _worst_turn_operations(policy: Policy) -> int:
     """A generous bound on one turn: a budget gate, a model step, a map of gated calls, a
     review, the end."""
-    return (
-        GATE_OPERATIONS + 1 + 1 + WORST_TOOL_CALLS * WORST_CALL_OPERATIONS + (GATE_OPERATIONS + 2)
-    )
+    gate = worst_gate_operations(policy)
+    return gate + 1 + 1 + WORST_TOOL_CALLS * worst_call_operations(policy) + (gate + 2)
 
 
 @cache

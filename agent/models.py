@@ -97,6 +97,9 @@ class RunInfo:
     execution_arn: str
     budget: dict[str, Any] = field(default_factory=dict)  # agent.budget.Budget as JSON
     started_by: str | None = None  # the API caller that started it (None: a Slack user)
+    # agent.approvals.rules.Policy as JSON, pinned at the start (None: runs started before
+    # policies were pinned, which follow the process's current policy).
+    policy: dict[str, Any] | None = None
 
 
 class ApprovalRecord(BaseModel):
@@ -136,6 +139,9 @@ class ApprovalRecord(BaseModel):
     # only while its version is the content's (an edit makes earlier approvals stale).
     votes: dict[str, dict[str, Any]] = Field(default_factory=dict)
     version: int = 0
+    # With a quorum, an Edit is the editor's approval of new content: {"arguments" | "text",
+    # "by"}. The card then shows it, and only approvals of it count.
+    edited: dict[str, Any] | None = None
     escalated_to: tuple[str, ...] = ()
     escalated_at: str | None = None
     escalation_channel: str | None = None

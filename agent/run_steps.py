@@ -45,6 +45,7 @@ def open_run(
     """Save the run record and open its Slack thread and progress message (once)."""
     run_id = run_id_for(request, execution_arn)
     budget = budget_for(request, deps)
+    policy = deps.current_policy()
     fresh: dict[str, Any] = {
         "run_id": run_id,
         "execution_arn": execution_arn,
@@ -63,6 +64,9 @@ def open_run(
         "max_turns": deps.settings.max_turns,
         "offline_model": deps.offline_model,
         "started_by": request.started_by,
+        "policy": policy.to_json(),
+        "policy_source": policy.source,
+        "policy_hash": policy.digest,
     }
     run = deps.store.ensure_run(fresh)
     seen_before = run is not fresh
@@ -103,6 +107,8 @@ def open_run(
         "execution_arn": execution_arn,
         "budget": budget.to_json(),
         "started_by": request.started_by,
+        # The policy the run keeps to its end (a retry of this step keeps the first one seen).
+        "policy": run.get("policy") or policy.to_json(),
     }
 
 

@@ -47,6 +47,7 @@ from agent.control.runs import (
     Refused,
     RunConflict,
     RunNotFound,
+    Voted,
 )
 from agent.control.usage import DEFAULT_DAYS, MAX_DAYS, since, summarise
 from agent.json_limits import TooDeep, check_depth
@@ -199,6 +200,14 @@ def build_api(settings: Settings, control: ControlPlane) -> APIGatewayHttpResolv
         match control.decide(approval_id, decision, caller=caller):
             case Decided(record=record):
                 return DecisionAccepted(approval_id=approval_id, state=record.state)
+            case Voted(record=record, tally=votes, again=again):
+                return DecisionAccepted(
+                    approval_id=approval_id,
+                    state=record.state,
+                    approvals=len(votes.approved_by),
+                    required=votes.required,
+                    counted_already=again,
+                )
             case Refused(reason=reason):
                 raise ApiError(403, reason)
             case Closed(reason=reason):

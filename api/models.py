@@ -74,6 +74,13 @@ class Cancelled(BaseModel):
 class DecisionAccepted(BaseModel):
     approval_id: str
     state: ApprovalState
+    approvals: int | None = Field(
+        default=None, description="With a quorum: approvals of the content that count so far"
+    )
+    required: int | None = Field(default=None, description="With a quorum: approvals needed")
+    counted_already: bool | None = Field(
+        default=None, description="Your approval of this content had counted already"
+    )
 
 
 class ApprovalView(BaseModel):

@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from agent import messages
 from agent.approvals import cards
 from agent.approvals.authz import may_see_usage_of
+from agent.approvals.cards import quorum_line
 from agent.approvals.decisions import Approve, Decider, Decision, Edit, Reject, Revise
 from agent.control import usage
 from agent.control.runs import (
@@ -29,6 +30,7 @@ from agent.control.runs import (
     Refused,
     RunConflict,
     RunNotFound,
+    Voted,
 )
 from agent.models import ApprovalRecord, RunRequest
 from agent.mrkdwn import escape, fit_written, mention
@@ -380,12 +382,22 @@ def _decide(
     trigger = body.get("trigger_id")
     click = f"click:{trigger}:{decision.decider.id}" if trigger else None
     outcome = plane.decide(approval_id, decision, claim_owner=click)
-    if isinstance(outcome, Closed | Invalid) or (isinstance(outcome, Refused) and tell_refusals):
+    if isinstance(outcome, Closed | Invalid | Voted) or (
+        isinstance(outcome, Refused) and tell_refusals
+    ):
         _tell(client, body, _explain(outcome))
 
 
-def _explain(outcome: Refused | Closed | Invalid) -> str:
+def _explain(outcome: Refused | Closed | Invalid | Voted) -> str:
     match outcome:
+        case Voted(record=record, tally=votes, again=again):
+            said = "You had approved this already" if again else "Your approval counted"
+            more = votes.missing
+            return (
+                f"{said}: {len(votes.approved_by)} of {votes.required}; "
+                f"{more} more {'approval is' if more == 1 else 'approvals are'} needed "
+                f"before this runs ({quorum_line(record)})."
+            )
         case Refused():
             prefix = "You can't decide on this"
         case Invalid():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+from collections.abc import Iterable
 from typing import Any, assert_never
 
 from slack_sdk.models.blocks import (
@@ -20,7 +21,8 @@ from slack_sdk.models.blocks import (
     HeaderBlock,
 )
 
-from agent.approvals.decisions import Approve, Decision, Edit, Reject, Revise
+from agent.approvals.decisions import Approve, Decider, Decision, Edit, Reject, Revise
+from agent.approvals.quorum import deciders, is_group, not_voted, tally
 from agent.budget import Budget, describe_budget
 from agent.models import ApprovalRecord, OnTimeout
 from agent.mrkdwn import (
@@ -50,10 +52,16 @@ ACTION_REJECT = "signoff_reject"
 ACTIONS_BLOCK_ID = "signoff_actions"
 INLINE_VALUE = 80  # longer texts get a block of their own
 
-ON_TIMEOUT_TEXT: dict[OnTimeout, str] = {
-    "reject": "rejected",
-    "end_run": "the run ended",
-}
+
+def timeout_text(kind: str, on_timeout: OnTimeout) -> str:
+    """What silence did to a gate: never a rejection by a person, never an approval."""
+    if kind == "tool":
+        if on_timeout == "end_run":
+            return "the call was not run, and the run ended"
+        return "the call was not run, and the agent was told nobody decided"
+    if kind == "budget":
+        return "the run stopped at its budget"
+    return "the answer was not delivered, and the run ended"
 
 
 def _body(record: ApprovalRecord, heading: str = "Approval needed") -> list[Block]:
@@ -61,11 +69,11 @@ def _body(record: ApprovalRecord, heading: str = "Approval needed") -> list[Bloc
     title = truncate(one_line(f"{heading}: {record.title}"), HEADER_LIMIT)
     if record.kind == "tool":
         tool = _tool_heading(record)
-        what = section(tool + _arguments(record.arguments or {}, SECTION_LIMIT - len(tool)))
+        what = section(tool + _arguments(current_arguments(record), SECTION_LIMIT - len(tool)))
     elif record.kind == "budget":
         what = section(_spending_text(record.spending or {}))
     else:
-        what = section(fit(record.draft or "(empty draft)", SECTION_LIMIT))
+        what = section(fit(current_draft(record) or "(empty draft)", SECTION_LIMIT))
     blocks: list[Block] = [HeaderBlock(text=title), what]
     if record.offline_model:
         blocks.append(context(OFFLINE_NOTICE))
@@ -109,12 +117,23 @@ TRUNCATED = TRUNCATION_MARKER.split("{", 1)[0]  # how every cut this module make
 
 
 def content_of(record: ApprovalRecord) -> str:
-    """Exactly what the reviewer approves: the draft, or the tool call's arguments."""
+    """Exactly what the reviewer approves: the draft, or the tool call's arguments (as a
+    quorum's editor left them, once edited)."""
     if record.kind == "tool":
-        return pretty_json(record.arguments)
+        return pretty_json(current_arguments(record))
     if record.kind == "draft":
-        return record.draft or ""
+        return current_draft(record) or ""
     return ""
+
+
+def current_arguments(record: ApprovalRecord) -> dict[str, Any]:
+    edited = (record.edited or {}).get("arguments")
+    return dict(edited if edited is not None else record.arguments or {})
+
+
+def current_draft(record: ApprovalRecord) -> str | None:
+    edited = (record.edited or {}).get("text")
+    return str(edited) if edited is not None else record.draft
 
 
 def content_hash(record: ApprovalRecord) -> str:
@@ -125,7 +144,7 @@ def content_hash(record: ApprovalRecord) -> str:
 def fits_on_card(record: ApprovalRecord) -> bool:
     """Whether the card itself shows every byte of the content."""
     if record.kind == "tool":
-        shown = _arguments(record.arguments or {}, SECTION_LIMIT - len(_tool_heading(record)))
+        shown = _arguments(current_arguments(record), SECTION_LIMIT - len(_tool_heading(record)))
         return TRUNCATED not in shown
     return len(escape(content_of(record))) <= SECTION_LIMIT
 
@@ -152,6 +171,38 @@ def _who_may_decide(record: ApprovalRecord) -> str:
     if record.approvers:
         return "Who may decide: " + ", ".join(mention(i) for i in record.approvers)
     return "Who may decide: any member except the requester"
+
+
+def _routing(record: ApprovalRecord) -> list[Block]:
+    """The quorum's progress, an edit that reset it, and an escalation, when there are any."""
+    lines = []
+    if record.required > 1:
+        lines.append(quorum_line(record))
+    if record.edited:
+        by = fit(str(record.edited.get("by", "someone")), 256)
+        lines.append(f":pencil2: Edited by {by}: approvals given before the edit no longer count")
+    if record.escalated_at:
+        to = ", ".join(mention(p) for p in record.escalated_to) or "more people"
+        lines.append(f":rotating_light: Escalated to {to} at {slack_date(record.escalated_at)}")
+    return [context(line) for line in lines]
+
+
+def quorum_line(record: ApprovalRecord, members: Iterable[str] = ()) -> str:
+    """ "Approved by @a · 1 of 2 · waiting for @b, @c or anyone in @leads"."""
+    votes = tally(record)
+    done = f"{len(votes.approved_by)} of {votes.required}"
+    approved = ", ".join(_who(v, n) for v, n in zip(votes.approved_by, votes.names, strict=True))
+    parts = [f"Approved by {approved}" if approved else "No approvals yet", done]
+    waiting = [mention(u) for u in not_voted(record, members) if not is_group(u)]
+    groups = [mention(g) for g in deciders(record) if is_group(g)]
+    if waiting or groups:
+        who = ", ".join(waiting)
+        if groups:
+            who += (" or anyone in " if who else "anyone in ") + ", ".join(groups)
+        parts.append(f"waiting for {who}")
+    elif not record.approvers:
+        parts.append("waiting for any member but the requester")
+    return " · ".join(parts)
 
 
 def _buttons(record: ApprovalRecord) -> ActionsBlock:
@@ -206,6 +257,7 @@ def approval_card(record: ApprovalRecord, *, status_hint: str) -> Message:
         *_body(record),
         *([context(_content_line(record))] if record.kind != "budget" else []),
         context(_facts(record), _who_may_decide(record)),
+        *_routing(record),
         _buttons(record),
         context(f"Status: `{fit(status_hint, 200)}`"),
     ]
@@ -230,12 +282,18 @@ def decided_card(record: ApprovalRecord, decision: Decision, *, decider_name: st
         who += f", via {fit(decision.decider.via, 256)}"
     when = slack_date(decision.at)
     match decision:
-        case Approve():
+        case Approve(approvals=approvals):
+            who = _quorum_who(approvals) or who
             heading, outcome = "Approved", f":white_check_mark: Approved by {who} at {when}"
-        case Edit(text=text, arguments=arguments):
+        case Edit(text=text, arguments=arguments, approvals=approvals):
             change = pretty_json(arguments) if arguments is not None else _line_diff(record, text)
             heading = "Edited and approved"
-            outcome = f":pencil2: Edited and approved by {who} at {when}\n"
+            if approvals:
+                by = fit(str((record.edited or {}).get("by", decider_name)), 256)
+                outcome = f":pencil2: Edited by {by}, approved by {_quorum_who(approvals)}"
+                outcome += f" at {when}\n"
+            else:
+                outcome = f":pencil2: Edited and approved by {who} at {when}\n"
             outcome += code(change, SECTION_LIMIT - len(outcome))
         case Revise(feedback=feedback):
             heading = "Changes requested"
@@ -249,6 +307,14 @@ def decided_card(record: ApprovalRecord, decision: Decision, *, decider_name: st
     return _locked(record, heading, outcome, f"decided by {fit(decider_name, 256)}")
 
 
+def _quorum_who(approvals: tuple[Decider, ...] | None) -> str | None:
+    """ "@a and @b (2 of 2)" for a decision a quorum made; None for a single approver's."""
+    if not approvals or len(approvals) < 2:
+        return None
+    names = [_who(a.id, a.name) for a in approvals]
+    return f"{', '.join(names[:-1])} and {names[-1]} ({len(names)} of {len(names)})"
+
+
 def _line_diff(record: ApprovalRecord, edited: str | None) -> str:
     """A compact line diff of the draft: no file headers, hunks separated by ``⋯``."""
     before, after = (record.draft or "").splitlines(), (edited or "").splitlines()
@@ -260,9 +326,11 @@ def _line_diff(record: ApprovalRecord, edited: str | None) -> str:
 
 def expired_card(record: ApprovalRecord, *, expired_at: str) -> Message:
     """The card after nobody decided in time, and what happened then."""
-    happened = ON_TIMEOUT_TEXT[record.on_timeout]
-    outcome = f":hourglass: Expired at {slack_date(expired_at)} with no decision: {happened}."
-    return _locked(record, "Expired", outcome, f"expired, {happened}")
+    happened = timeout_text(record.kind, record.on_timeout)
+    outcome = f":hourglass: No decision by {slack_date(expired_at)}: {happened}."
+    if record.required > 1:
+        outcome += f" ({quorum_line(record)})"
+    return _locked(record, "No decision", outcome, f"no decision, {happened}")
 
 
 def superseded_card(record: ApprovalRecord, *, superseded_by_round: int) -> Message:

@@ -36,11 +36,16 @@ class _Base(BaseModel):
     at: str = Field(min_length=1, max_length=40, description="ISO 8601 time of the decision")
 
 
-class Approve(_Base):
+class _Approval(_Base):
+    # With a quorum: everyone whose approval counted, in the order they voted.
+    approvals: tuple[Decider, ...] | None = None
+
+
+class Approve(_Approval):
     decision: Literal["approve"] = "approve"
 
 
-class Edit(_Base):
+class Edit(_Approval):
     """Approve with changes: new draft text, or new tool arguments."""
 
     decision: Literal["edit"] = "edit"

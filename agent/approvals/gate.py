@@ -1,14 +1,18 @@
-"""Approval gates: save the record, post the card, wait for a person, settle the card.
+"""Approval gates: save the record, post the card, wait for people, settle the card.
 
 ``request_approval`` is one ``wait_for_callback``: its submitter (a retried step) saves the
-approval record and posts the card, idempotently; the callback id stays in the table. Then a
+approval record and posts the card, idempotently; the callback id stays in the table. The
+callback resolves once, when the gate's rule is met (a quorum's last approval, or anyone's
+veto): the votes before it are tallied in the table. When the rule has reminders or an
+escalation, the wait races a ladder of durable waits (``agent.approvals.ladder``). Then a
 step settles the record and locks the card, whoever sent the decision (Slack or the API).
-A timeout is caught, the card says it expired, and the gate's ``on_timeout`` applies.
+At the deadline the card says nobody decided, and the rule's ``on_timeout`` applies.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,10 +31,12 @@ from aws_durable_execution_sdk_python.types import WaitForCallbackContext
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from agent import messages, progress
-from agent.approvals import cards
+from agent.approvals import cards, nudges
 from agent.approvals.card_updates import show_on_card
 from agent.approvals.decisions import Decision, decision_to_json, parse_decision
-from agent.approvals.policy import ApprovalPolicy
+from agent.approvals.ladder import Rung, ladder_operations, race
+from agent.approvals.quorum import deciders, is_group, unreachable
+from agent.approvals.rules import GateRule, Policy
 from agent.clock import iso_after, now_iso
 from agent.deps import AgentDeps
 from agent.models import ApprovalKind, ApprovalRecord, OnTimeout, RunInfo
@@ -42,6 +48,18 @@ from agent.telemetry import AGENT_SERVICE, COUNT, emit
 
 # Operations one gate adds: the wait's context, callback and submitter step, then a settle step.
 GATE_OPERATIONS = 4
+
+
+def gate_operations(rule: GateRule) -> int:
+    """Operations one gate adds, its ladder included (bounded by the rule)."""
+    return GATE_OPERATIONS + ladder_operations(rule)
+
+
+def worst_gate_operations(policy: Policy) -> int:
+    """The most operations any gate of ``policy`` adds."""
+    rules = [policy.default, policy.draft, policy.budget, *(t.rule for t in policy.tools.values())]
+    return max(gate_operations(rule) for rule in rules)
+
 
 _SUBMITTER_RETRY = create_retry_strategy(
     RetryStrategyConfig(max_attempts=5, initial_delay=Duration.from_seconds(2))
@@ -55,7 +73,7 @@ class Gate:
     name: str
     kind: ApprovalKind
     title: str
-    policy: ApprovalPolicy
+    rule: GateRule
     round: int
     tool_name: str | None = None
     arguments: dict[str, Any] | None = None
@@ -108,7 +126,7 @@ def request_approval(
 ) -> GateOutcome:
     """Post the gate's card and wait (at no cost) until someone decides or it expires."""
     approval_id = approval_id_for(run.execution_arn, gate.name)
-    timeout = gate.policy.timeout_seconds or deps.settings.approval_timeout_seconds
+    timeout = gate.rule.deadline_seconds
     config = WaitForCallbackConfig(
         timeout=Duration.from_seconds(timeout),
         serdes=COMPACT_JSON,
@@ -122,14 +140,23 @@ def request_approval(
         asked = "card posted" if card_ts else "approval requested"
         callback_context.logger.info(asked, extra=_gate_fields(run, gate))
 
+    def wait(ctx: DurableContext) -> Any:
+        return ctx.wait_for_callback(submit, name=gate.name, config=config)
+
+    def climb(rung: Rung) -> Callable[[Any], Any]:
+        return lambda _: nudges.climb(deps, run, approval_id, rung, gate.rule)
+
     try:
-        payload = context.wait_for_callback(submit, name=gate.name, config=config)
+        if ladder_operations(gate.rule):
+            payload = race(context, gate_name=gate.name, rule=gate.rule, wait=wait, climb=climb)
+        else:
+            payload = wait(context)
     except CallbackTimeoutError:
         expired_at = context.step(
             lambda _: expire_gate(deps, approval_id), name=f"{gate.name}-expired"
         )
         context.logger.info("approval expired", extra=_gate_fields(run, gate))
-        return Expired(on_timeout=gate.policy.on_timeout, at=expired_at)
+        return Expired(on_timeout=gate.rule.on_timeout, at=expired_at)
     except CallbackSubmitterError as err:
         if not str(err.message or "").startswith(_NOBODY):
             raise
@@ -159,7 +186,7 @@ def open_gate(
 ) -> str | None:
     """Save the approval record, then post its card once (a retry updates it instead); the
     card's ts, or None when the run has no Slack thread."""
-    settings = deps.settings
+    settings, rule = deps.settings, gate.rule
     record = ApprovalRecord(
         approval_id=approval_id,
         run_id=run.run_id,
@@ -167,12 +194,10 @@ def open_gate(
         title=gate.title,
         requester=run.requester,
         started_by=run.started_by,
-        approvers=gate.policy.approvers or settings.approvers,
-        allow_self_approval=(
-            settings.allow_self_approval
-            if gate.policy.allow_self_approval is None
-            else gate.policy.allow_self_approval
-        ),
+        approvers=rule.approvers,
+        allow_self_approval=rule.allow_self_approval,
+        required=rule.required,
+        policy_table=rule.table,
         round=gate.round,
         max_rounds=1 if gate.kind == "budget" else settings.max_revisions + 1,
         tool_name=gate.tool_name,
@@ -182,11 +207,11 @@ def open_gate(
         thread_ts=run.thread_ts,
         created_at=now_iso(),
         expires_at=iso_after(timeout),
-        on_timeout=gate.policy.on_timeout,
+        on_timeout=rule.on_timeout,
         offline_model=deps.offline_model,
         spending=gate.spending,
     )
-    reason = _nobody_can_decide(deps, record)
+    reason = _nobody_can_decide(deps, record, rule)
     if reason is not None:
         raise NobodyCanDecide(_NOBODY + reason)
     deps.store.link_approval(run.run_id, approval_id)  # first, so the run lists it once it exists
@@ -231,20 +256,21 @@ def _show_in_full(deps: AgentDeps, record: ApprovalRecord, *, maybe_posted: bool
     )
 
 
-def _nobody_can_decide(deps: AgentDeps, record: ApprovalRecord) -> str | None:
-    """Why nobody but the requester may decide ``record``, or None when someone may."""
-    if not record.approvers or record.allow_self_approval:
-        return None  # any member but the requester, or the requester too
-    eligible = {a for a in record.approvers if not a.startswith("S")}
-    for group in (a for a in record.approvers if a.startswith("S")):
+def _nobody_can_decide(deps: AgentDeps, record: ApprovalRecord, rule: GateRule) -> str | None:
+    """Why the gate can never be decided as its rule asks (nobody but the requester may
+    approve, or fewer people than its quorum ever will), or None when it can. The people
+    an escalation adds later count: they may yet decide."""
+    later = rule.escalate.to if rule.escalate else ()
+    everyone = deciders(record.model_copy(update={"escalated_to": later}))
+    if not everyone:
+        return None  # any member may decide
+    eligible = {a for a in everyone if not is_group(a)}
+    for group in (a for a in everyone if is_group(a)):
         members = _group_members(deps, group)
         if members is None:
             return None  # the group could not be read: someone in it may decide
         eligible.update(members)
-    if eligible - {record.requester}:
-        return None
-    who = ", ".join(record.approvers)
-    return f"the only people who may approve ({who}) include no one but the requester"
+    return unreachable(record, eligible)
 
 
 def _group_members(deps: AgentDeps, group: str) -> list[str] | None:

@@ -14,12 +14,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from agent.approvals.policy import ApprovalPolicy
 from agent.models import OnTimeout
 
 GateKind = Literal["default", "draft", "budget"]
+MAX_REMINDERS = 10  # each is two durable operations per gate
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -157,3 +158,19 @@ def environment_policy(
         draft=replace(ending, table="environment (draft)"),
         budget=replace(ending, table="environment (budget)"),
     )
+
+
+class PolicyReader(Protocol):
+    """Where a process reads the policy a new run starts with."""
+
+    def current(self) -> Policy: ...
+
+
+@dataclass(frozen=True)
+class FixedPolicy:
+    """A policy that never changes (the environment's, or one given to a test)."""
+
+    policy: Policy
+
+    def current(self) -> Policy:
+        return self.policy

@@ -24,7 +24,16 @@ from agent import progress
 from agent.approvals import cards
 from agent.approvals.authz import approver_groups, refusal_reason
 from agent.approvals.card_updates import show_on_card
-from agent.approvals.decisions import Decision, Edit, Revise, decision_to_json, parse_decision
+from agent.approvals.decisions import (
+    Approve,
+    Decider,
+    Decision,
+    Edit,
+    Revise,
+    decision_to_json,
+    parse_decision,
+)
+from agent.approvals.quorum import Tally, tally
 from agent.control.principals import Principal, decider_refusal, delegate_refusal
 from agent.errors import SignoffError, ToolInputError
 from agent.models import ApprovalRecord, RunRequest
@@ -83,7 +92,16 @@ class Invalid:
     reason: str
 
 
-DecideOutcome = Decided | Refused | Closed | Invalid
+@dataclass(frozen=True)
+class Voted:
+    """The approval counted (or had counted already), and the quorum still needs more."""
+
+    record: ApprovalRecord
+    tally: Tally
+    again: bool  # this person had approved this content already
+
+
+DecideOutcome = Decided | Voted | Refused | Closed | Invalid
 Refusal = Callable[[ApprovalRecord], str | None]
 GroupMembers = Callable[[str], list[str]]
 
@@ -216,6 +234,11 @@ class ControlPlane:
         if isinstance(fit_to_send, Refused | Invalid):
             return fit_to_send
         decision = fit_to_send
+        if isinstance(decision, Approve | Edit) and record.required > 1:
+            counted = self._vote(record, decision)
+            if isinstance(counted, Voted | Refused):
+                return counted
+            decision = counted
         owner = claim_owner or uuid.uuid4().hex
         claimed = self.store.claim_approval(
             approval_id,
@@ -252,6 +275,39 @@ class ControlPlane:
                 return Invalid(str(err))
             return decision.model_copy(update={"arguments": edited})
         return decision
+
+    def _vote(self, record: ApprovalRecord, decision: Approve | Edit) -> Voted | Refused | Decision:
+        """Count one person's approval toward the quorum: the decision that resumes the run
+        once the quorum is met (whoever's vote met it), else how far it is."""
+        voter = decision.decider
+        edited = None
+        if isinstance(decision, Edit):
+            change = {"arguments": decision.arguments, "text": decision.text}
+            edited = {k: v for k, v in change.items() if v is not None} | {"by": voter.name}
+        vote = {"name": voter.name, "at": decision.at, "decision": decision.decision}
+        if voter.via is not None:
+            vote["via"] = voter.via
+        after, counted = self.store.add_vote(
+            record.approval_id,
+            voter=voter.id,
+            vote=vote,
+            seen_version=record.version,
+            edited=edited,
+        )
+        if after.state != "pending" and not counted:
+            return decision  # closed meanwhile: the claim that follows says how
+        if not counted and after.version != record.version:
+            by = (after.edited or {}).get("by", "someone")
+            return Refused(f"{by} edited this meanwhile: read the card again before approving")
+        votes = tally(after)
+        if not votes.met:
+            if counted:
+                self._show(after, cards.approval_card(after, status_hint=self._status(after)))
+            return Voted(record=after, tally=votes, again=not counted)
+        return _quorum_decision(after, votes, decider=voter, at=decision.at)
+
+    def _status(self, record: ApprovalRecord) -> str:
+        return f"{self.slash_command} status {record.run_id}"
 
     def _counted_already(self, approval_id: str, claim_owner: str | None) -> Decided | None:
         """The decision on record was made by this very attempt (a click delivered again)."""
@@ -411,6 +467,27 @@ def _unfit(record: ApprovalRecord, decision: Decision) -> str | None:
         if decision.text is not None and record.kind != "draft":
             return "a tool call is edited through its arguments"
     return None
+
+
+def _quorum_decision(
+    record: ApprovalRecord, votes: Tally, *, decider: Decider, at: str
+) -> Decision:
+    """What resumes the run when the quorum is met: an approval of the content as it stands
+    (edited, if someone edited it), naming everyone whose approval counted."""
+    approvals = tuple(
+        Decider(id=voter, name=name, via=record.votes[voter].get("via"))
+        for voter, name in zip(votes.approved_by, votes.names, strict=True)
+    )
+    edited = record.edited or {}
+    if "arguments" in edited or "text" in edited:
+        return Edit(
+            decider=decider,
+            at=at,
+            arguments=edited.get("arguments"),
+            text=edited.get("text"),
+            approvals=approvals,
+        )
+    return Approve(decider=decider, at=at, approvals=approvals)
 
 
 def _decider_name(record: ApprovalRecord) -> str:

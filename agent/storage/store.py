@@ -260,6 +260,65 @@ class Store:
             ConditionExpression="attribute_exists(pk)",
         )
 
+    def add_vote(
+        self,
+        approval_id: str,
+        *,
+        voter: str,
+        vote: dict[str, Any],
+        seen_version: int,
+        edited: dict[str, Any] | None = None,
+    ) -> tuple[ApprovalRecord, bool]:
+        """Record ``voter``'s approval of the content at ``seen_version``, once: the record
+        after the vote, and whether this vote counted (False: they had approved this content
+        already, or the gate closed, or the content changed since they saw it).
+
+        An ``edited`` vote replaces the content: the version moves on, so every earlier
+        approval stops counting. Each write is one conditional update on the gate's item, so
+        concurrent votes are serialised by DynamoDB and none is lost or counted twice.
+        """
+        values: dict[str, Any] = {":pending": "pending", ":seen": seen_version}
+        names = {"#s": "state", "#v": voter}
+        if edited is None:
+            update = "SET votes.#v = :vote"
+            values[":vote"] = {**vote, "version": seen_version}
+            fresh = "(attribute_not_exists(votes.#v) OR votes.#v.version < :seen)"
+        else:
+            update = "SET votes.#v = :vote, version = :next, edited = :edited"
+            values[":vote"] = {**vote, "version": seen_version + 1}
+            values[":next"] = seen_version + 1
+            values[":edited"] = edited
+            fresh = "attribute_exists(pk)"
+        try:
+            response = self.table.update_item(
+                Key=approval_key(approval_id),
+                UpdateExpression=update,
+                ConditionExpression=f"#s = :pending AND version = :seen AND {fresh}",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=_clean(values),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as err:
+            current = self.get_approval(approval_id) if is_conditional_failure(err) else None
+            if current is None:
+                raise
+            return current, False
+        return ApprovalRecord.model_validate(_public(response["Attributes"])), True
+
+    def set_approval_fields(self, approval_id: str, **fields: Any) -> ApprovalRecord:
+        """Set routing fields of an open gate (escalation, reminders sent); the record after."""
+        names = {f"#f{i}": key for i, key in enumerate(fields)}
+        values = {f":v{i}": _dynamo(value) for i, value in enumerate(fields.values())}
+        response = self.table.update_item(
+            Key=approval_key(approval_id),
+            UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ConditionExpression="attribute_exists(pk)",
+            ReturnValues="ALL_NEW",
+        )
+        return ApprovalRecord.model_validate(_public(response["Attributes"]))
+
     def claim_approval(
         self, approval_id: str, *, owner: str, decider_name: str, now: int, lease_seconds: int
     ) -> bool:

@@ -22,15 +22,18 @@ from aws_durable_execution_sdk_python.config import (
 )
 from aws_durable_execution_sdk_python.retries import RetryStrategyConfig, create_retry_strategy
 
+from agent.approvals.conditions import compile_condition
 from agent.approvals.decisions import Approve, Edit, Reject, Revise, decision_to_json
 from agent.approvals.gate import (
-    GATE_OPERATIONS,
     Expired,
     Gate,
     GateOutcome,
     NoDecider,
+    gate_operations,
     request_approval,
+    worst_gate_operations,
 )
+from agent.approvals.rules import GateRule, Policy
 from agent.deps import AgentDeps
 from agent.errors import ToolInputError
 from agent.model.prompts import load_prompt
@@ -50,6 +53,7 @@ def run_tool_calls(
     deps: AgentDeps,
     run: RunInfo,
     *,
+    policy: Policy,
     turn: int,
     round: int,
     calls: tuple[ToolCall, ...],
@@ -58,7 +62,14 @@ def run_tool_calls(
 
     def run_one(item_context: DurableContext, call: dict[str, Any], index: int, _: Any) -> Any:
         outcome = run_tool_call(
-            item_context, deps, run, ToolCall(**call), turn=turn, index=index, round=round
+            item_context,
+            deps,
+            run,
+            ToolCall(**call),
+            policy=policy,
+            turn=turn,
+            index=index,
+            round=round,
         )
         ran = {"run_id": run.run_id, "turn": turn, "tool": outcome["name"]}
         item_context.logger.info("tool call", extra=ran | {"status": outcome["status"]})
@@ -84,12 +95,14 @@ def run_tool_calls(
         else:
             message = item.error.message if item.error else "the tool call did not finish"
             failed = outcome(call, "error", {"text": f"tool failed: {message}"})
-            outcomes.append({**failed, "operations": WORST_CALL_OPERATIONS})
+            outcomes.append({**failed, "operations": worst_call_operations(policy)})
     return outcomes
 
 
-# A call's durable operations: a gate, then its step or its job's (the longest is a webhook).
-WORST_CALL_OPERATIONS = GATE_OPERATIONS + max(JOB_OPERATIONS.values())
+def worst_call_operations(policy: Policy) -> int:
+    """A call's most durable operations: its condition's step, its gate with the longest
+    ladder the policy sets, then its step or its job's (the longest is a webhook)."""
+    return 1 + worst_gate_operations(policy) + max(JOB_OPERATIONS.values())
 
 
 def run_tool_call(
@@ -98,6 +111,7 @@ def run_tool_call(
     run: RunInfo,
     call: ToolCall,
     *,
+    policy: Policy,
     turn: int,
     index: int,
     round: int,
@@ -112,13 +126,15 @@ def run_tool_call(
         return {**outcome(call, "denied", text), "operations": 0}
     arguments = call.arguments
     decision: dict[str, Any] | None = None
-    gated = tool.approval.needs_approval(arguments)
-    if gated:
+    gate_name = f"approve-{turn}-{index}"
+    rule, checks = _gate_rule(context, deps, run, policy, call, gate_name)
+    gated = rule is not None
+    if rule is not None:
         gate = Gate(
-            name=f"approve-{turn}-{index}",
+            name=gate_name,
             kind="tool",
             title=f"run {tool.name}",
-            policy=tool.approval,
+            rule=rule,
             round=round,
             tool_name=tool.name,
             arguments=arguments,
@@ -128,7 +144,7 @@ def run_tool_call(
         reviewed = request_approval(context, deps, run, gate)
         refusal = _refusal(call, reviewed)
         if refusal is not None:
-            return {**refusal, "operations": GATE_OPERATIONS}
+            return {**refusal, "operations": checks + gate_operations(rule)}
         if isinstance(reviewed, Edit) and reviewed.arguments is not None:
             arguments = reviewed.arguments
         if not isinstance(reviewed, Expired | NoDecider):
@@ -136,7 +152,38 @@ def run_tool_call(
     result, operations = _run(context, CallRun(deps, run, tool, call, arguments, turn, index))
     if decision is not None:
         result = {**result, "decision": decision}
-    return {**result, "operations": operations + (GATE_OPERATIONS if gated else 0)}
+    return {**result, "operations": operations + checks + (gate_operations(rule) if rule else 0)}
+
+
+def _gate_rule(
+    context: DurableContext,
+    deps: AgentDeps,
+    run: RunInfo,
+    policy: Policy,
+    call: ToolCall,
+    gate_name: str,
+) -> tuple[GateRule | None, int]:
+    """The rule the call's gate follows (None: it runs without one), and the operations it
+    took to know. A tool's table in the policy decides; its ``when`` is evaluated in a step of
+    its own, so a replay reads the answer instead of evaluating it again. Without a table, the
+    tool's code decides, under the default table's routing."""
+    tool = deps.tools.get(call.name)
+    assert tool is not None
+    table = policy.tools.get(tool.name)
+    if table is None:
+        needed = tool.approval.needs_approval(call.arguments)
+        return (policy.for_code_tool(tool.name, tool.approval) if needed else None), 0
+    when = table.when
+    if when is None:
+        return table.rule, 0
+    applies = context.step(
+        lambda _: compile_condition(when).evaluate(
+            args=call.arguments, requester=run.requester, channel=run.channel
+        ),
+        name=f"{gate_name}-when",
+        config=StepConfig(serdes=COMPACT_JSON),
+    )
+    return (table.rule if applies else None), 1
 
 
 def _run(context: DurableContext, call: CallRun) -> tuple[dict[str, Any], int]:
@@ -164,9 +211,10 @@ def _refusal(call: ToolCall, reviewed: GateOutcome) -> dict[str, Any] | None:
         case Reject(reason=reason, decider=decider):
             text = _refused_text(call, "rejected", decider.name, reason)
             return outcome(call, "rejected", text, decision_to_json(reviewed))
-        case Expired(at=at):
-            text = _refused_text(call, "did not approve", None, f"the approval expired at {at}")
-            return outcome(call, "expired", text)
+        case Expired(at=at, on_timeout=on_timeout):
+            text = {"text": load_prompt("tool_not_decided", tool=call.name, at=at)}
+            expired = outcome(call, "expired", text)
+            return {**expired, "end_run": True} if on_timeout == "end_run" else expired
         case NoDecider(reason=reason):
             text = {
                 "text": f"{call.name} was not run: nobody can approve it ({reason}). Do not "

@@ -167,12 +167,21 @@ def divergence(history: History, replayed: Replay) -> str | None:
     if history.state == "finished":
         if replayed.status != "SUCCEEDED":
             return f"the finished run did not finish on replay (status {replayed.status})"
-        if json.loads(replayed.result or "null") != json.loads(history.result or "null"):
+        if _outcome(replayed.result) != _outcome(history.result):
             return "the finished run returned another result on replay"
         return None
     if replayed.status != "PENDING":
         return f"the run waiting at {history.waits_at!r} did not wait on replay ({replayed.status})"
     return None
+
+
+def _outcome(result: str | None) -> Any:
+    """A run's result without ``prompts_version``: that names the prompt files deployed when
+    the result is built, which a deploy that adds or edits a prompt changes by design."""
+    outcome = json.loads(result or "null")
+    if isinstance(outcome, dict):
+        outcome.pop("prompts_version", None)
+    return outcome
 
 
 def _with_names(history: History, message: str | None) -> str:

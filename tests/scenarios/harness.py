@@ -22,6 +22,7 @@ from aws_durable_execution_sdk_python_testing.runner import (
 )
 
 from agent.approvals.gate import approval_id_for
+from agent.approvals.rules import FixedPolicy, Policy
 from agent.config import Secret, Settings
 from agent.deps import AgentDeps
 from agent.handler import build_handler
@@ -140,6 +141,7 @@ def agent_harness(
     monkeypatch: Any,
     tools: ToolRegistry | None = None,
     skip_time: bool = True,
+    policy: Policy | None = None,
     **overrides: Any,
 ) -> Iterator[AgentHarness]:
     """A fresh table and bucket, deps built as in Lambda, and the runner around the handler.
@@ -155,6 +157,8 @@ def agent_harness(
         claude_url=claude_url, slack_url=slack_url, table=table, bucket=bucket, **overrides
     )
     deps = AgentDeps.from_settings(settings, tools=tools or default_registry())
+    if policy is not None:
+        deps = replace(deps, policy=FixedPolicy(policy))
     with DurableFunctionTestRunner(
         handler=build_handler(lambda: deps), poll_interval=0.05, skip_time=skip_time
     ) as runner:

@@ -313,14 +313,21 @@ def test_a_huge_edit_diff_stays_within_limits() -> None:
 
 
 @pytest.mark.parametrize(
-    ("on_timeout", "happened"),
-    [("reject", "rejected"), ("end_run", "the run ended")],
+    ("kind", "on_timeout", "happened"),
+    [
+        ("draft", "reject", "the answer was not delivered, and the run ended"),
+        ("tool", "reject", "the call was not run, and the agent was told nobody decided"),
+        ("tool", "end_run", "the call was not run, and the run ended"),
+    ],
 )
-def test_expired_card_says_when_and_what_happened(on_timeout: str, happened: str) -> None:
-    card = expired_card(draft_record(on_timeout=on_timeout), expired_at=EXPIRES_AT)
-    text = shown(card)
-    assert buttons(card) == []
-    assert "Expired at <!date^" in text and f"{happened}." in text
+def test_a_card_nobody_decided_says_so_and_never_reads_as_a_rejection(
+    kind: str, on_timeout: str, happened: str
+) -> None:
+    record = draft_record(on_timeout=on_timeout).model_copy(update={"kind": kind})
+    text = shown(expired_card(record, expired_at=EXPIRES_AT))
+    assert buttons(expired_card(record, expired_at=EXPIRES_AT)) == []
+    assert "No decision by <!date^" in text and f"{happened}." in text
+    assert "reject" not in text.lower()
 
 
 def test_superseded_and_cancelled_cards_have_no_buttons() -> None:
@@ -348,7 +355,7 @@ def test_a_decided_card_no_longer_says_approval_needed() -> None:
     assert headings["reject"].startswith("Rejected: ")
     assert header(approval_card(draft_record(), status_hint="s")).startswith("Approval needed: ")
     expired = expired_card(draft_record(), expired_at=EXPIRES_AT)
-    assert header(expired).startswith("Expired: ")
+    assert header(expired).startswith("No decision: ")
 
 
 def header(card: Message) -> str:
