@@ -28,11 +28,10 @@ from slack_sdk.signature import SignatureVerifier
 
 from agent.json_limits import loads
 from localdev.apigw import StartResponse, answer, answer_json
-from localdev.slack_workspace import BOT_USER, TEAM_ID, SlackError, Workspace, parse_args
+from localdev.slack_workspace import APP_ID, BOT_USER, TEAM_ID, SlackError, Workspace, parse_args
 
 JsonObject = dict[str, Any]
 
-APP_ID = "ALOCAL"
 BOT_NAME = "signoff"
 READ_ONLY_METHODS = frozenset(
     {"auth.test", "conversations.history", "conversations.replies", "users.info"}
