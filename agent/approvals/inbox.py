@@ -68,7 +68,9 @@ def home_view(
         ]
     more = len(waiting) - MAX_LISTED
     if more > 0:
-        blocks.append(context(f"… and {more} more waiting on you: `/agent pending` lists them."))
+        blocks.append(
+            context(f"… and {more} more waiting on you (the longest waiting come first).")
+        )
     view = View(type="home", callback_id="signoff_home", private_metadata=viewer, blocks=blocks)
     return view.to_dict()
 
