@@ -54,9 +54,8 @@ def home_view(
     """The Home tab: "Waiting on you", oldest first, each with Approve, Reject and Open;
     ``notice`` (mrkdwn, already escaped) is one line on top, the answer to a click."""
     waiting = sorted(approvals, key=lambda record: record.created_at)
-    blocks: list[Block] = [HeaderBlock(text="Waiting on you")]
-    if notice:
-        blocks.append(section(notice))
+    blocks: list[Block] = [section(notice)] if notice else []
+    blocks.append(HeaderBlock(text="Waiting on you"))
     if not waiting:
         blocks.append(section(":white_check_mark: Nothing is waiting on you."))
         blocks.append(context("Approvals you may decide show up here as soon as they open."))

@@ -61,11 +61,11 @@ def test_each_waiting_approval_shows_its_facts_and_three_buttons_carrying_only_i
     assert (open_["action_id"], open_["url"]) == (ACTION_HOME_OPEN, LINK)
 
 
-def test_nothing_waiting_says_so_and_a_notice_goes_on_top() -> None:
+def test_nothing_waiting_says_so_and_a_notice_goes_first() -> None:
     view = home_view("UBOB", [], now=NOW, links={}, notice="You approved *the answer*.")
     texts = [json.dumps(b) for b in view["blocks"]]
-    assert "Waiting on you" in texts[0]
-    assert "You approved *the answer*." in texts[1]
+    assert "You approved *the answer*." in texts[0]  # the answer to a click, on top
+    assert "Waiting on you" in texts[1]
     assert "Nothing is waiting on you." in texts[2]
     assert buttons(view) == []
 
