@@ -63,6 +63,8 @@ def test_opening_home_lists_the_approval_for_its_approver_and_nothing_for_others
     # The Messages tab publishes nothing.
     stack.send(app_home_opened(APPROVER, event_id="Ev3", tab="messages"))
     assert len(homes_of(stack, APPROVER)) == 1
+    # An event without the person who opened it is not from Slack.
+    assert stack.send(app_home_opened("", event_id="Ev4"))["statusCode"] == 400
 
 
 def test_approve_on_home_resumes_the_run_once_and_says_so_on_home(
