@@ -28,11 +28,10 @@ from slack_sdk.signature import SignatureVerifier
 
 from agent.json_limits import loads
 from localdev.apigw import StartResponse, answer, answer_json
-from localdev.slack_workspace import BOT_USER, TEAM_ID, SlackError, Workspace, parse_args
+from localdev.slack_workspace import APP_ID, BOT_USER, TEAM_ID, SlackError, Workspace, parse_args
 
 JsonObject = dict[str, Any]
 
-APP_ID = "ALOCAL"
 BOT_NAME = "signoff"
 READ_ONLY_METHODS = frozenset(
     {"auth.test", "conversations.history", "conversations.replies", "users.info"}
@@ -134,6 +133,7 @@ class LocalSlack:
         self._triggers: dict[str, tuple[str, float]] = {}
         self.version = 0
         self.workspace, self.view_owners = self._load()
+        self.workspace.permalink_base = public_url  # a card's link opens it on this page
 
     # State on disk -----------------------------------------------------------------------
     def _load(self) -> tuple[Workspace, dict[str, str]]:
@@ -224,7 +224,14 @@ class LocalSlack:
                     "channels": [
                         {"id": c, "name": ws.channel_name(c), "messages": ws.channels[c]}
                         for c in ws.channels
+                        if c not in ws.ims
                     ],
+                    "dms": [
+                        {"id": c, "with": BOT_USER, "messages": ws.channels.get(c, [])}
+                        for c, person in ws.ims.items()
+                        if person == user
+                    ],
+                    "home": ws.homes.get(user),
                     "ephemerals": [e for e in ws.ephemerals if e["user"] == user],
                     "view": views[-1] if views else None,
                 }
@@ -238,6 +245,8 @@ class LocalSlack:
             raise AppError("Type a message or a command.")
         if channel not in self.workspace.channels:
             raise AppError(f"There is no channel {channel!r} here.")
+        if channel in self.workspace.ims:
+            raise AppError("The app's Messages tab is read only: the app writes there.")
         if text.startswith("/"):
             return self._command(user, channel, text)
         escaped = slack_escaped(text, self.workspace, names=False)
@@ -288,7 +297,12 @@ class LocalSlack:
         }
         if message.get("thread_ts"):
             event["thread_ts"] = message["thread_ts"]
-        body = {
+        self._post(json.dumps(self._event_body(event)), "application/json")
+
+    @staticmethod
+    def _event_body(event: JsonObject) -> JsonObject:
+        """An Events API callback around ``event``, as Slack posts it."""
+        return {
             "token": "local",
             "team_id": TEAM_ID,
             "api_app_id": APP_ID,
@@ -298,7 +312,6 @@ class LocalSlack:
             "event": event,
             "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER, "is_bot": True}],
         }
-        self._post(json.dumps(body), "application/json")
 
     def click(self, user: str, channel: str, ts: str, action: JsonObject) -> JsonObject:
         """A button on a message: a ``block_actions`` interaction."""
@@ -322,6 +335,53 @@ class LocalSlack:
             "channel": {"id": channel, "name": self.workspace.channel_name(channel)},
             "message": copy.deepcopy(message),
             "response_url": respond_to + (f"/{thread_ts}" if thread_ts else ""),
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action.get("action_id"),
+                    "block_id": action.get("block_id"),
+                    "value": action.get("value"),
+                    "text": action.get("text"),
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
+        }
+        self._post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+        return {"ok": True}
+
+    def open_home(self, user: str) -> JsonObject:
+        """The person opens the app's Home tab: Slack tells the app (``app_home_opened``)."""
+        with self._lock:
+            channel = self.workspace.im_with(user)
+            home = copy.deepcopy(self.workspace.homes.get(user))
+            self._changed()
+        event: JsonObject = {
+            "type": "app_home_opened",
+            "user": user,
+            "channel": channel,
+            "tab": "home",
+            "event_ts": f"{time.time():.6f}",
+        }
+        if home is not None:
+            event["view"] = home
+        self._post(json.dumps(self._event_body(event)), "application/json")
+        return {"ok": True}
+
+    def click_home(self, user: str, view_id: str, action: JsonObject) -> JsonObject:
+        """A button on the Home tab: a ``block_actions`` whose container is the view, with
+        no channel, message or response_url (as Slack sends it)."""
+        home = self.workspace.homes.get(user)
+        if home is None or home["id"] != view_id:
+            raise AppError("That Home tab is not open for you.")
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user, "username": self._name(user), "team_id": TEAM_ID},
+            "api_app_id": APP_ID,
+            "token": "local",
+            "container": {"type": "view", "view_id": view_id},
+            "trigger_id": self._trigger(user),
+            "team": {"id": TEAM_ID, "domain": "local"},
+            "view": copy.deepcopy(home),
             "actions": [
                 {
                     "type": "button",
@@ -439,8 +499,9 @@ class LocalSlack:
                 return answer_json(start_response, 200, {"ok": True})
             if path.startswith("/workspace/"):
                 return self._page_api(path, method, environ, raw, start_response)
-            if path in STATIC_FILES and method == "GET":
-                name, content_type = STATIC_FILES[path]
+            if (path in STATIC_FILES or path.startswith("/archives/")) and method == "GET":
+                # A permalink (/archives/C…/p…) is the page, opened at that message.
+                name, content_type = STATIC_FILES.get(path, STATIC_FILES["/"])
                 body = resources.files("localdev.web").joinpath(name).read_bytes()
                 headers = {"content-type": content_type + "; charset=utf-8"}
                 return answer(start_response, 200, headers, body)
@@ -470,8 +531,12 @@ class LocalSlack:
         try:
             if path == "/workspace/send":
                 result = self.send(user, body["channel"], body["text"], body.get("thread_ts"))
+            elif path == "/workspace/click" and "view_id" in body:
+                result = self.click_home(user, body["view_id"], body["action"])
             elif path == "/workspace/click":
                 result = self.click(user, body["channel"], body["ts"], body["action"])
+            elif path == "/workspace/home":
+                result = self.open_home(user)
             elif path == "/workspace/submit":
                 result = self.submit(user, body["view_id"], body.get("values") or {})
             elif path == "/workspace/close":

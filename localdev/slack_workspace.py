@@ -24,9 +24,12 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from agent.json_limits import loads
+from agent.mrkdwn import USER_ID
 
 BOT_USER = "UBOT"
 BOT_ID = "BBOT"
+APP_ID = "ALOCAL"
+HOME_BLOCK_LIMIT = 100
 TEAM_ID = "T1"
 NOT_IN_CHANNEL = "C_NOT_IN"  # a channel the bot was never invited to
 _FIRST_TS = Decimal("1700000000.000100")
@@ -68,6 +71,11 @@ class Workspace:
     channel_names: dict[str, str] = field(default_factory=dict)
     # Private channels and who is in them; every other channel is public.
     private_members: dict[str, list[str]] = field(default_factory=dict)
+    # Direct messages: each DM channel (D…) and the person the app talks to there.
+    ims: dict[str, str] = field(default_factory=dict)
+    # Each person's published Home tab (views.publish).
+    homes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    permalink_base: str = "https://fake.slack.test"
     clock: Callable[[], float] | None = None
     lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -135,6 +143,17 @@ class Workspace:
             shown["latest_reply"] = replies[-1]["ts"]
         return shown
 
+    def im_with(self, user: str) -> str:
+        """The app's DM channel with ``user``, opened on first use (``conversations.open``)."""
+        if not USER_ID.fullmatch(user) or (self.users and user not in self.users):
+            raise SlackError("user_not_found")
+        if user == BOT_USER:
+            raise SlackError("cannot_dm_bot")
+        channel = "D" + user
+        self.ims[channel] = user
+        self.channels.setdefault(channel, [])
+        return channel
+
     def new_view_id(self) -> str:
         return f"VFAKE{next(self._view_ids):04d}"
 
@@ -150,6 +169,8 @@ class Workspace:
                     "usergroups": self.usergroups,
                     "users": self.users,
                     "channel_names": self.channel_names,
+                    "ims": self.ims,
+                    "homes": self.homes,
                     "last_ts": str(self._last_ts),
                 }
             )
@@ -165,10 +186,12 @@ class Workspace:
             usergroups=data.get("usergroups", {}),
             users=data.get("users", {}),
             channel_names=data.get("channel_names", {}),
+            ims=data.get("ims", {}),
+            homes=data.get("homes", {}),
             clock=clock,
         )
         workspace._last_ts = max(workspace._last_ts, Decimal(data.get("last_ts", "0")))
-        workspace._view_ids = itertools.count(len(workspace.views) + 1)
+        workspace._view_ids = itertools.count(len(workspace.views) + len(workspace.homes) + 1)
         return workspace
 
     # Methods ---------------------------------------------------------------------------
@@ -237,6 +260,8 @@ def _member_channel(args: Args) -> str:
 def _post_channel(ws: Workspace, args: Args) -> str:
     """A post's channel: an id, or a name (``#ops``, ``ops``) as chat.postMessage accepts."""
     channel = _member_channel(args)
+    if USER_ID.fullmatch(channel):  # a user id posts in the app's DM with them
+        return ws.im_with(channel)
     if channel.startswith("#") or channel.islower():
         named = ws.channel_named(channel)
         if named is None:
@@ -404,6 +429,54 @@ def _views_update(ws: Workspace, args: Args) -> dict[str, Any]:
     raise SlackError("not_found")
 
 
+def _views_publish(ws: Workspace, args: Args) -> dict[str, Any]:
+    """A person's Home tab: the view replaces the one published before (same id)."""
+    user, view = str(_required(args, "user_id")), args.get("view")
+    if not isinstance(view, dict) or view.get("type") != "home":
+        raise SlackError("invalid_arguments")
+    if len(view.get("blocks") or []) > HOME_BLOCK_LIMIT:
+        raise SlackError("invalid_blocks")
+    if ws.users and user not in ws.users:
+        raise SlackError("user_not_found")
+    before = ws.homes.get(user)
+    if before and args.get("hash") and args["hash"] != before["hash"]:
+        raise SlackError("hash_conflict")
+    view_id = before["id"] if before else ws.new_view_id()
+    version = int(before["hash"].rsplit(".", 1)[1]) + 1 if before else 1
+    ws.homes[user] = {
+        **view,
+        "id": view_id,
+        "team_id": TEAM_ID,
+        "state": {"values": {}},
+        "hash": f"{view_id}.{version}",
+        "root_view_id": view_id,
+        "app_id": APP_ID,
+        "bot_id": BOT_ID,
+    }
+    return {"view": copy.deepcopy(ws.homes[user])}
+
+
+def _conversations_open(ws: Workspace, args: Args) -> dict[str, Any]:
+    users = [u for u in str(args.get("users") or "").split(",") if u]
+    if len(users) != 1:  # a group DM is not something the app opens
+        raise SlackError("invalid_arguments" if not users else "not_supported")
+    channel = ws.im_with(users[0])
+    return {"channel": {"id": channel, "is_im": True, "user": users[0]}}
+
+
+def _chat_get_permalink(ws: Workspace, args: Args) -> dict[str, Any]:
+    channel = _member_channel(args)
+    ts = str(_required(args, "message_ts"))
+    message = ws.find(channel, ts)
+    if message is None:
+        raise SlackError("message_not_found")
+    link = f"{ws.permalink_base}/archives/{channel}/p{ts.replace('.', '')}"
+    thread_ts = message.get("thread_ts")
+    if thread_ts and thread_ts != ts:  # a reply's link opens its thread, as Slack's do
+        link += f"?thread_ts={thread_ts}&cid={channel}"
+    return {"channel": channel, "permalink": link}
+
+
 def _usergroups_users_list(ws: Workspace, args: Args) -> dict[str, Any]:
     group = str(_required(args, "usergroup"))
     if group not in ws.usergroups:
@@ -412,7 +485,7 @@ def _usergroups_users_list(ws: Workspace, args: Args) -> dict[str, Any]:
 
 
 def _conversations_list(ws: Workspace, args: Args) -> dict[str, Any]:
-    ids = list(dict.fromkeys([*ws.channel_names, *ws.channels]))
+    ids = [c for c in dict.fromkeys([*ws.channel_names, *ws.channels]) if c not in ws.ims]
     channels = [
         {
             "id": channel,
@@ -432,14 +505,14 @@ def _conversations_info(ws: Workspace, args: Args) -> dict[str, Any]:
     channel = str(_required(args, "channel"))
     if channel not in ws.channels and channel not in ws.channel_names:
         raise SlackError("channel_not_found")
-    private = channel in ws.private_members
+    private, im = channel in ws.private_members, channel in ws.ims
     return {
         "channel": {
             "id": channel,
             "name": ws.channel_name(channel),
-            "is_channel": not private,
+            "is_channel": not (private or im),
             "is_group": private,
-            "is_im": False,
+            "is_im": im,
             "is_mpim": False,
             "is_private": private,
             "is_archived": False,
@@ -487,15 +560,18 @@ METHODS: dict[str, Callable[[Workspace, Args], dict[str, Any]]] = {
     "auth.test": _auth_test,
     "chat.postMessage": _chat_post_message,
     "chat.update": _chat_update,
+    "chat.getPermalink": _chat_get_permalink,
     "chat.postEphemeral": _chat_post_ephemeral,
     "conversations.history": _conversations_history,
     "conversations.info": _conversations_info,
     "conversations.list": _conversations_list,
     "conversations.members": _conversations_members,
+    "conversations.open": _conversations_open,
     "conversations.replies": _conversations_replies,
     "views.open": _views_open,
     "views.push": _views_open,
     "views.update": _views_update,
+    "views.publish": _views_publish,
     "usergroups.users.list": _usergroups_users_list,
     "users.info": _users_info,
     "users.list": _users_list,

@@ -16,6 +16,7 @@ from agent.storage.store import Store
 from agent.tools import ToolRegistry, default_registry
 from slack_app.config import SlackSettings
 from slack_app.groups import GroupMembers
+from slack_app.home import register_home
 from slack_app.listeners import register
 from slack_app.payloads import malformed, refuse_what_slack_never_sends
 
@@ -70,6 +71,7 @@ def build_app(
 
     app.middleware(refuse_what_slack_never_sends)
     register(app, settings, control, tools or default_registry())
+    register_home(app, control)
     app.error(_malformed_is_a_client_error)
     return app
 

@@ -116,6 +116,10 @@ _SHAPES: dict[str, tuple[tuple[str, Fits], ...]] = {
         ("event.thread_ts", _optional(_slack_ts)),
         ("event.text", _text),
     ),
+    "app_home_opened": (
+        ("event.user", _slack_id),
+        ("event.tab", _optional(_short)),
+    ),
 }
 
 
@@ -126,11 +130,8 @@ def _kind(body: dict[str, Any]) -> str | None:
     kind = body.get("type")
     if kind == "event_callback":
         event = body.get("event")
-        return (
-            "app_mention"
-            if isinstance(event, dict) and event.get("type") == "app_mention"
-            else None
-        )
+        kind = event.get("type") if isinstance(event, dict) else None
+        return kind if kind in ("app_mention", "app_home_opened") else None
     return kind if isinstance(kind, str) and kind in _SHAPES else None
 
 

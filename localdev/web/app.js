@@ -6,6 +6,8 @@ const POLL_MS = 400;
 const page = {
   user: localStorage.getItem("signoff.user") || "UALICE",
   channel: localStorage.getItem("signoff.channel") || "CGENERAL",
+  home: false,  // the App Home tab is open instead of a conversation
+  highlight: null,  // a message a permalink opened the page at
   threadTs: null,
   state: null,
   shownVersion: -1,
@@ -42,6 +44,7 @@ const EMOJI = {
   stop_sign: "\u{1F6D1}", octagonal_sign: "\u{1F6D1}", robot_face: "\u{1F916}", raised_hand: "\u270B",
   pencil2: "\u270F\uFE0F", no_entry_sign: "\u{1F6AB}", leftwards_arrow_with_hook: "\u21A9\uFE0F",
   hourglass_flowing_sand: "\u23F3", hourglass: "\u231B", arrows_counterclockwise: "\u{1F504}",
+  inbox_tray: "\u{1F4E5}", alarm_clock: "\u23F0", rotating_light: "\u{1F6A8}",
 };
 
 // Slack's three entities, as text (inside code Slack shows them as characters too).
@@ -197,11 +200,21 @@ function renderMessage(message, channel, { ephemeral = false } = {}) {
   return node;
 }
 
+function conversations() {
+  const s = page.state;
+  return [...s.channels, ...s.dms.map((d) => ({ ...d, name: personName(d.with), dm: true }))];
+}
+
 function renderChannel() {
   const s = page.state;
-  const channel = s.channels.find((c) => c.id === page.channel) || s.channels[0];
+  if (page.home) { renderHome(); return; }
+  $("home").hidden = true; $("messages").hidden = false;
+  const channel = conversations().find((c) => c.id === page.channel) || s.channels[0];
   page.channel = channel.id;
-  $("channel-title").textContent = `# ${channel.name}`;
+  $("channel-title").textContent = channel.dm ? `${channel.name} (direct message)` : `# ${channel.name}`;
+  $("composer").hidden = Boolean(channel.dm);
+  $("read-only").hidden = !channel.dm;
+  if (channel.dm) markRead(channel);
   const ephemerals = s.ephemerals.filter((e) => e.channel === channel.id);
   const roots = channel.messages.filter((m) => !m.thread_ts || m.thread_ts === m.ts);
   const items = [
@@ -212,6 +225,7 @@ function renderChannel() {
   const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
   box.replaceChildren(...items.map((i) => i.node()));
   if (atBottom) box.scrollTop = box.scrollHeight;
+  showHighlight(box);
   $("target").textContent = page.threadTs ? "Replying in thread (Esc to leave)" : `Message #${channel.name}`;
 }
 
@@ -229,8 +243,63 @@ function renderThread(root, channel, ephemerals) {
   }
   const reply = el("button", { type: "button", class: "reply-link" }, replies.length ? `Reply in thread (${replies.length})` : "Reply in thread");
   reply.addEventListener("click", () => { page.threadTs = root.ts; renderChannel(); $("composer-text").focus(); });
-  group.append(reply);
+  if (!channel.dm) group.append(reply);  // the app's Messages tab is read only
   return group;
+}
+
+// ---- Direct messages: unread until opened ---------------------------------------------------
+function readKey(dm) { return `signoff.read.${page.user}.${dm.id}`; }
+
+function unread(dm) {
+  const seen = Number(localStorage.getItem(readKey(dm)) || 0);
+  return dm.messages.filter((m) => Number(m.ts) > seen).length;
+}
+
+function markRead(dm) {
+  const last = dm.messages.length ? dm.messages[dm.messages.length - 1].ts : "0";
+  localStorage.setItem(readKey(dm), last);
+}
+
+// ---- Permalinks: /archives/<channel>/p<ts without its dot> opens the page at that message ----
+function openPermalink(path) {
+  const found = /^\/archives\/([A-Z0-9]+)\/p(\d+)$/.exec(path);
+  if (!found) return false;
+  page.channel = found[1];
+  page.home = false;
+  page.highlight = `${found[2].slice(0, -6)}.${found[2].slice(-6)}`;
+  return true;
+}
+
+function showHighlight(box) {
+  if (!page.highlight) return;
+  const node = box.querySelector(`.message[data-ts="${page.highlight}"]`);
+  if (!node) return;
+  node.classList.add("highlight");
+  node.scrollIntoView({ block: "center" });
+  page.highlight = null;
+  history.replaceState(null, "", "/");
+}
+
+// ---- App Home: Slack tells the app it was opened; the app publishes the view --------------
+async function openHome() {
+  page.home = true;
+  renderChannel();
+  await act("/workspace/home", {});
+}
+
+function renderHome() {
+  const s = page.state;
+  $("messages").hidden = true; $("composer").hidden = true; $("read-only").hidden = true;
+  $("home").hidden = false;
+  $("channel-title").textContent = `${s.bot.name} · Home`;
+  const view = s.home;
+  if (!view) { $("home").replaceChildren(el("div", { class: "context" }, "Opening\u2026")); return; }
+  const onAction = async (block, element) => {
+    const action = { action_id: element.action_id, block_id: block.block_id, value: element.value, text: element.text };
+    await act("/workspace/click", { view_id: view.id, action });  // Slack tells the app of a URL button too
+    if (element.url) window.location.assign(element.url);
+  };
+  $("home").replaceChildren(...(view.blocks || []).map((b) => renderBlock(b, onAction)));
 }
 
 // ---- Modals ---------------------------------------------------------------------------------
@@ -326,17 +395,33 @@ function render() {
   select.value = page.user;
   $("role").textContent = s.people.find((p) => p.id === page.user).role;
   $("command-hint").textContent = s.command;
+  const pick = (c) => () => {
+    page.channel = c.id; page.home = false; page.threadTs = null;
+    localStorage.setItem("signoff.channel", c.id); render();
+  };
   $("channels").replaceChildren(...s.channels.map((c) => {
-    const b = el("button", { type: "button", class: "channel", "aria-current": String(c.id === page.channel) }, `# ${escapeHtml(c.name)}`);
-    b.addEventListener("click", () => { page.channel = c.id; page.threadTs = null; localStorage.setItem("signoff.channel", c.id); renderChannel(); });
+    const b = el("button", { type: "button", class: "channel", "aria-current": String(!page.home && c.id === page.channel) }, `# ${escapeHtml(c.name)}`);
+    b.addEventListener("click", pick(c));
     return b;
   }));
+  $("dms").replaceChildren(...s.dms.map((d) => {
+    const current = !page.home && d.id === page.channel;
+    const count = current ? 0 : unread(d);
+    const b = el("button", { type: "button", class: `channel${count ? " unread" : ""}`, "aria-current": String(current) }, escapeHtml(personName(d.with)));
+    if (count) b.append(el("span", { class: "badge", "aria-label": `${count} unread` }, String(count)));
+    b.addEventListener("click", pick(d));
+    return b;
+  }));
+  $("open-home").setAttribute("aria-current", String(page.home));
   renderChannel();
   renderModal();
 }
 
+$("open-home").addEventListener("click", openHome);
+
 $("as-user").addEventListener("change", (event) => {
   page.user = event.target.value;
+  if (page.home) { page.shownViewKey = null; openHome(); return; }
   localStorage.setItem("signoff.user", page.user);
   page.shownViewKey = null;
   poll(true);
@@ -360,5 +445,6 @@ document.querySelectorAll("button.try").forEach((suggestion) => suggestion.addEv
   box.focus();
 }));
 
+openPermalink(window.location.pathname);
 poll(true);
 setInterval(poll, POLL_MS);

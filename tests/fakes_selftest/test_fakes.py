@@ -272,6 +272,47 @@ def test_slack_people_ephemerals_and_modals(fake_slack: FakeSlack, slack: WebCli
     assert fake_slack.calls_to("views.open")[0].args["view"]["callback_id"] == "reject"
 
 
+def test_slack_dms_permalinks_and_home_tabs(fake_slack: FakeSlack, slack: WebClient) -> None:
+    fake_slack.users.update({"UBOB": "bob", "UCAROL": "carol"})
+    dm = slack.conversations_open(users="UBOB")["channel"]
+    assert dm["id"].startswith("D") and slack.conversations_open(users="UBOB")["channel"] == dm
+    slack.chat_postMessage(channel=dm["id"], text="asked")
+    by_user = slack.chat_postMessage(channel="UBOB", text="reminded")  # a user id: their DM
+    assert by_user["channel"] == dm["id"]
+    assert [m["text"] for m in fake_slack.messages(dm["id"])] == ["asked", "reminded"]
+    assert slack.conversations_info(channel=dm["id"])["channel"]["is_im"] is True
+    assert dm["id"] not in [c["id"] for c in slack.conversations_list()["channels"]]
+    with pytest.raises(SlackApiError) as refused:
+        slack.conversations_open(users="UNOBODY")
+    assert refused.value.response["error"] == "user_not_found"
+
+    root = slack.chat_postMessage(channel="C1", text="run")["ts"]
+    card = slack.chat_postMessage(channel="C1", text="card", thread_ts=root)["ts"]
+    link = slack.chat_getPermalink(channel="C1", message_ts=root)["permalink"]
+    assert link.endswith(f"/archives/C1/p{root.replace('.', '')}")
+    in_thread = slack.chat_getPermalink(channel="C1", message_ts=card)["permalink"]
+    assert in_thread.endswith(f"/p{card.replace('.', '')}?thread_ts={root}&cid=C1")
+    with pytest.raises(SlackApiError):
+        slack.chat_getPermalink(channel="C1", message_ts="1.000001")
+
+    home = {"type": "home", "blocks": [{"type": "divider"}]}
+    first = slack.views_publish(user_id="UBOB", view=home)["view"]
+    second = slack.views_publish(user_id="UBOB", view=home, hash=first["hash"])["view"]
+    assert second["id"] == first["id"] and second["hash"] != first["hash"]
+    assert fake_slack.workspace.homes["UBOB"]["hash"] == second["hash"]
+    assert "UCAROL" not in fake_slack.workspace.homes  # each person has their own
+    for view, error in (
+        ({"type": "modal", "blocks": []}, "invalid_arguments"),
+        ({"type": "home", "blocks": [{"type": "divider"}] * 101}, "invalid_blocks"),
+    ):
+        with pytest.raises(SlackApiError) as caught:
+            slack.views_publish(user_id="UBOB", view=view)
+        assert caught.value.response["error"] == error
+    with pytest.raises(SlackApiError) as stale:
+        slack.views_publish(user_id="UBOB", view=home, hash=first["hash"])
+    assert stale.value.response["error"] == "hash_conflict"
+
+
 # AWS ---------------------------------------------------------------------------------------
 
 

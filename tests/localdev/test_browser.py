@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -9,8 +10,11 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from slack_sdk import WebClient
 
-from tests.localdev.conftest import BOB, CAROL, DevProcess
+from agent.approvals.notices import send_dms
+from agent.models import ApprovalRecord
+from tests.localdev.conftest import ALICE, BOB, CAROL, GENERAL, DevProcess
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -141,3 +145,74 @@ def test_a_gated_tool_call_is_refused_to_carol_approved_by_bob_then_posted(
 
     draft.get_by_role("button", name="Approve").click()
     expect(draft.get_by_role("button")).to_have_count(0)
+
+
+def waiting_record(dev: DevProcess, task: str) -> ApprovalRecord:
+    """The task's open approval as the table holds it, read through the HTTP API and the
+    card on the page (what the gate hands ``send_dms``)."""
+    card = dev.card(ALICE, task)
+    _, listed = dev.api("GET", f"/runs?requester={ALICE}")
+    run_id = next(r["run_id"] for r in listed["runs"] if r["task"] == task)
+    _, run = dev.api("GET", f"/runs/{run_id}")
+    (approval,) = run["pending_approvals"]
+    return ApprovalRecord.model_validate(
+        {
+            **approval,
+            "run_id": run_id,
+            "requester": ALICE,
+            "approvers": (BOB,),
+            "channel": GENERAL,
+            "thread_ts": card.get("thread_ts"),
+            "message_ts": card["ts"],
+            "created_at": run["created_at"],
+        }
+    )
+
+
+def test_a_dm_links_to_the_card_and_the_app_home_inbox_approves_it(
+    page: Page, dev: DevProcess, screenshots: Path
+) -> None:
+    task = "write a note about the friday closure"
+    send(page, f"/agent {task}")
+    run = page.locator(".group", has_text=f"asked: {task}")
+    card = run.locator(".message", has_text=ANSWER_CARD)
+    expect(card.get_by_role("button", name="Approve")).to_be_visible()
+
+    # The gate's DM to bob, sent through the local Slack's Web API with the app's token.
+    token = json.loads((dev.data_dir / "secrets.json").read_text())["slack_bot_token"]
+    slack = WebClient(token=token, base_url=f"{dev.url}/api/")
+    record = waiting_record(dev, task)
+    assert send_dms(slack, record, [BOB], why="asked", key="asked", maybe_posted=False) == 1
+
+    page.get_by_label("Acting as").select_option(BOB)
+    dm = page.locator("#dms button", has_text="signoff")
+    expect(dm.locator(".badge")).to_have_text("1")  # unread until bob opens it
+    page.screenshot(path=str(screenshots / "local-slack-dms.png"))
+    dm.click()
+    expect(page.locator("#channel-title")).to_have_text("signoff (direct message)")
+    said = page.locator("#messages .message").last
+    expect(said).to_contain_text("\U0001f4e5 You are asked to decide: the answer")
+    expect(said).to_contain_text("Requested by @alice")
+    expect(page.get_by_label("Message")).to_be_hidden()  # only the app writes there
+    expect(dm.locator(".badge")).to_have_count(0)
+    page.screenshot(path=str(screenshots / "local-slack-dm.png"))
+
+    said.get_by_role("link", name="Open the card").click()  # the card's permalink
+    expect(page.locator(".message.highlight")).to_contain_text("Approval needed: the answer")
+
+    page.get_by_role("button", name="App Home").click()
+    home = page.locator("#home")
+    item = home.locator(".block.section", has_text=record.run_id)
+    expect(item).to_contain_text("the answer")
+    expect(item).to_contain_text("requested by @alice")
+    its_buttons = item.locator("xpath=following-sibling::div[1]")  # the item's actions block
+    expect(its_buttons.get_by_role("button")).to_have_text(["Approve", "Reject", "Open"])
+    page.screenshot(path=str(screenshots / "local-slack-home.png"))
+    its_buttons.get_by_role("button", name="Approve").click()
+
+    expect(home).to_contain_text("You approved the answer")
+    expect(home).not_to_contain_text(record.run_id)  # no longer waiting on bob
+    page.screenshot(path=str(screenshots / "local-slack-home-approved.png"))
+    page.locator("#channels button", has_text="general").click()
+    expect(card.get_by_text("Approved by @bob")).to_be_visible()
+    expect(card.get_by_role("button")).to_have_count(0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -125,6 +126,34 @@ def test_what_the_app_posts_is_kept_across_a_restart(tmp_path: Path) -> None:
     assert [e["text"] for e in again.state_for("UBOB")["ephemerals"]] == ["psst"]
     later = again.web_api("chat.postMessage", {"channel": "CGENERAL", "text": "later"}, TOKEN)
     assert float(later["ts"]) > float(posted["ts"])  # ts keep increasing after a reload
+
+
+def test_each_person_sees_only_their_dms_and_home_and_both_survive_a_restart(
+    tmp_path: Path,
+) -> None:
+    slack = local_slack(tmp_path)
+    dm = slack.web_api("conversations.open", {"users": "UBOB"}, TOKEN)["channel"]["id"]
+    slack.web_api("chat.postMessage", {"channel": "UBOB", "text": "you are asked"}, TOKEN)
+    home = {"type": "home", "blocks": [{"type": "divider"}]}
+    slack.web_api("views.publish", {"user_id": "UBOB", "view": home}, TOKEN)
+    with pytest.raises(AppError, match="read only"):
+        slack.send("UBOB", dm, "hello app", None)
+
+    again = local_slack(tmp_path)
+    bob, carol = again.state_for("UBOB"), again.state_for("UCAROL")
+    assert [(d["id"], [m["text"] for m in d["messages"]]) for d in bob["dms"]] == [
+        (dm, ["you are asked"])
+    ]
+    assert dm not in [c["id"] for c in bob["channels"]]  # a DM is not a channel
+    assert bob["home"]["blocks"] == home["blocks"] and bob["home"]["id"].startswith("V")
+    assert carol["dms"] == [] and carol["home"] is None
+    link = again.web_api(
+        "chat.getPermalink",
+        {"channel": dm, "message_ts": bob["dms"][0]["messages"][0]["ts"]},
+        TOKEN,
+    )["permalink"]
+    assert link.startswith("http://127.0.0.1:9/archives/" + dm)  # opens this page
+    assert call_wsgi(again, "GET", urlsplit(link).path, b"", "") == 200
 
 
 def test_dev_points_handlers_at_local_parts_but_keeps_what_is_set() -> None:

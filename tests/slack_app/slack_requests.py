@@ -154,3 +154,52 @@ def app_mention(
         {"x-slack-retry-num": str(retry), "x-slack-retry-reason": "http_timeout"} if retry else {}
     )
     return api_gateway_event(body, "application/json", headers)
+
+
+def app_home_opened(user: str, *, event_id: str, tab: str = "home") -> dict[str, Any]:
+    """A person opens the app's Home (or Messages) tab."""
+    body = json.dumps(
+        {
+            "token": "legacy",
+            "team_id": TEAM,
+            "api_app_id": "A1",
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "event": {
+                "type": "app_home_opened",
+                "user": user,
+                "channel": "D" + user,
+                "tab": tab,
+                "event_ts": f"{time.time():.6f}",
+            },
+            "authorizations": [{"team_id": TEAM, "user_id": "UBOT", "is_bot": True}],
+        }
+    )
+    return api_gateway_event(body, "application/json")
+
+
+def home_click(
+    action_id: str, approval_id: str, *, user: str, view_id: str, trigger_id: str = "trig-h"
+) -> dict[str, Any]:
+    """A button on the Home tab: no channel and no message, the view is the container."""
+    return interaction(
+        {
+            "type": "block_actions",
+            "team": {"id": TEAM},
+            "user": {"id": user, "username": user.lower(), "team_id": TEAM},
+            "api_app_id": "A1",
+            "trigger_id": trigger_id,
+            "container": {"type": "view", "view_id": view_id},
+            "view": {"id": view_id, "type": "home", "callback_id": "signoff_home"},
+            "actions": [
+                {
+                    "action_id": action_id,
+                    "block_id": f"signoff_home:{approval_id}",
+                    "value": approval_id,
+                    "type": "button",
+                    "action_ts": str(time.time()),
+                }
+            ],
+        }
+    )

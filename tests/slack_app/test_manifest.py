@@ -16,6 +16,8 @@ SCOPE_OF = {
     "chat_postMessage": "chat:write",
     "chat_update": "chat:write",
     "chat_postEphemeral": "chat:write",
+    "chat_getPermalink": "",  # no scope needed
+    "conversations_open": "im:write",
     "conversations_history": "channels:history",
     "conversations_replies": "channels:history",
     "conversations_list": "channels:read",
@@ -42,10 +44,11 @@ def test_every_web_api_method_the_code_calls_has_its_scope() -> None:
     scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
     calls = web_api_calls()
     assert calls <= SCOPE_OF.keys(), f"add scopes for {calls - SCOPE_OF.keys()}"
-    assert {SCOPE_OF[call] for call in calls} <= scopes
+    assert {SCOPE_OF[call] for call in calls} - {""} <= scopes
     assert "metadata.message:read" in scopes  # idempotent posts find earlier ones by metadata
     assert {"commands", "app_mentions:read"} <= scopes
     assert "groups:read" in scopes  # conversations.list finds private channels the app is in
+    assert "im:history" in scopes  # a retried DM finds the one posted before by its metadata
 
 
 def test_slack_escapes_mentions_and_the_hint_lists_every_subcommand() -> None:
@@ -65,5 +68,13 @@ def test_command_events_and_interactivity_all_point_at_the_events_route() -> Non
         MANIFEST["settings"]["interactivity"]["request_url"],
     }
     assert len(urls) == 1 and urls.pop().endswith("/slack/events")
-    assert MANIFEST["settings"]["event_subscriptions"]["bot_events"] == ["app_mention"]
+    events = MANIFEST["settings"]["event_subscriptions"]["bot_events"]
+    assert events == ["app_home_opened", "app_mention"]
     assert MANIFEST["settings"]["interactivity"]["is_enabled"] is True
+
+
+def test_the_home_tab_is_the_inbox_and_the_messages_tab_holds_the_dms() -> None:
+    home = MANIFEST["features"]["app_home"]
+    assert home["home_tab_enabled"] is True  # published on app_home_opened
+    assert home["messages_tab_enabled"] is True  # where the app's DMs show
+    assert home["messages_tab_read_only_enabled"] is True  # nobody talks to the app there
