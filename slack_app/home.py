@@ -15,7 +15,15 @@ from slack_sdk import WebClient
 
 from agent.approvals import inbox
 from agent.approvals.decisions import Approve
-from agent.control.runs import Closed, ControlPlane, Decided, DecideOutcome, Invalid, Refused
+from agent.control.runs import (
+    Closed,
+    ControlPlane,
+    Decided,
+    DecideOutcome,
+    Invalid,
+    Refused,
+    Voted,
+)
 from agent.models import ApprovalRecord
 from agent.mrkdwn import fit, one_line
 from slack_app import modals
@@ -73,6 +81,11 @@ def approved_notice(outcome: DecideOutcome, title: str) -> str:
     match outcome:
         case Decided():
             return f":white_check_mark: You approved {title}."
+        case Voted(tally=votes):
+            return (
+                f":ballot_box_with_check: Your approval of {title} counted: "
+                f"{len(votes.approved_by)} of {votes.required}."
+            )
         case Refused() | Closed() | Invalid():
             return f"{_explain(outcome)} ({title})"
         case _:

@@ -24,13 +24,28 @@ CARD_UPDATE_FAILURES = "CardUpdateFailures"
 def show_on_card(
     slack: Any, store: Store, record: ApprovalRecord, message: Message, *, service: str
 ) -> bool:
-    """Update the card of ``record`` to ``message``; False (and noted) when Slack refused."""
+    """Update the card of ``record`` (and its copy in an escalation channel) to ``message``;
+    False (and noted) when Slack refused."""
     if slack is None or not record.channel or not record.message_ts:
         return False
+    shown = _update(slack, store, record, message, record.channel, record.message_ts, service)
+    if record.escalation_channel and record.escalation_ts:
+        copy = (record.escalation_channel, record.escalation_ts)
+        _update(slack, store, record, message, *copy, service)
+    return shown
+
+
+def _update(
+    slack: Any,
+    store: Store,
+    record: ApprovalRecord,
+    message: Message,
+    channel: str,
+    ts: str,
+    service: str,
+) -> bool:
     try:
-        slack.chat_update(
-            channel=record.channel, ts=record.message_ts, text=message.text, blocks=message.blocks
-        )
+        slack.chat_update(channel=channel, ts=ts, text=message.text, blocks=message.blocks)
     except (SlackApiError, SlackClientError, OSError) as err:
         reason = _reason(err)
         _logger.warning("could not update the card of %s: %s", record.approval_id, reason)

@@ -188,7 +188,7 @@ def _routing(record: ApprovalRecord) -> list[Block]:
 
 
 def quorum_line(record: ApprovalRecord, members: Iterable[str] = ()) -> str:
-    """ "Approved by @a · 1 of 2 · waiting for @b, @c or anyone in @leads"."""
+    """The quorum line: "Approved by @a · 1 of 2 · waiting for @b, @c or anyone in @leads"."""
     votes = tally(record)
     done = f"{len(votes.approved_by)} of {votes.required}"
     approved = ", ".join(_who(v, n) for v, n in zip(votes.approved_by, votes.names, strict=True))
@@ -308,7 +308,7 @@ def decided_card(record: ApprovalRecord, decision: Decision, *, decider_name: st
 
 
 def _quorum_who(approvals: tuple[Decider, ...] | None) -> str | None:
-    """ "@a and @b (2 of 2)" for a decision a quorum made; None for a single approver's."""
+    """Who made up a quorum: "@a and @b (2 of 2)"; None for a single approver's decision."""
     if not approvals or len(approvals) < 2:
         return None
     names = [_who(a.id, a.name) for a in approvals]

@@ -31,7 +31,7 @@ from aws_durable_execution_sdk_python.types import WaitForCallbackContext
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from agent import messages, progress
-from agent.approvals import cards, nudges
+from agent.approvals import cards, inbox, notices, nudges
 from agent.approvals.card_updates import show_on_card
 from agent.approvals.decisions import Decision, decision_to_json, parse_decision
 from agent.approvals.ladder import Rung, ladder_operations, race
@@ -231,8 +231,17 @@ def open_gate(
             maybe_posted=stored is not record,
         )
         if ts != stored.message_ts:
-            deps.store.set_approval_message(approval_id, channel=stored.channel, ts=ts)
+            stored = deps.store.set_approval_message(approval_id, channel=stored.channel, ts=ts)
         _show_in_full(deps, stored, maybe_posted=stored is not record)
+        notices.send_dms(
+            deps.slack,
+            stored,
+            deciders(stored),
+            why="asked",
+            key=f"{approval_id}-asked",
+            maybe_posted=stored is not record,
+        )
+    _refresh_homes(deps, stored)
     if gate.supersedes:
         supersede_gate(deps, gate.supersedes, by_round=gate.round)
     _show_waiting(deps, run, gate)
@@ -319,7 +328,9 @@ def settle_gate(deps: AgentDeps, approval_id: str, decision: Decision) -> None:
     )
     if record.state == "decided":  # not cancelled meanwhile
         message = cards.decided_card(record, decision, decider_name=decision.decider.name)
-        _show(deps, record, message)
+        # The control plane that took the decision has refreshed the Home tabs already
+        # (with the decider's notice on theirs, which a second refresh would wipe).
+        show_on_card(deps.slack, deps.store, record, message, service=AGENT_SERVICE)
 
 
 def expire_gate(deps: AgentDeps, approval_id: str) -> str:
@@ -344,3 +355,14 @@ def supersede_gate(deps: AgentDeps, approval_id: str, *, by_round: int) -> None:
 
 def _show(deps: AgentDeps, record: ApprovalRecord, message: Message) -> None:
     show_on_card(deps.slack, deps.store, record, message, service=AGENT_SERVICE)
+    _refresh_homes(deps, record)
+
+
+def _refresh_homes(deps: AgentDeps, record: ApprovalRecord) -> None:
+    """The Home inbox of everyone who may decide ``record`` shows it as it stands now."""
+    if deps.slack is None or not record.approvers:
+        return  # with no approvers listed, anyone may decide: each sees it when opening Home
+    slack = deps.slack
+    inbox.refresh_homes(
+        slack, deps.store, deciders(record), lambda g: notices.members_of(slack, [g]) or []
+    )

@@ -131,15 +131,12 @@ def _post_copy(deps: AgentDeps, record: ApprovalRecord, card: Message, channel: 
 def reminder_message(
     record: ApprovalRecord, waiting: list[str] | tuple[str, ...], link: str | None
 ) -> Message:
-    """ "Reminder: <title> is waiting on @b, @c · no decision by <deadline> means ..."."""
+    """A thread reply: who the gate still waits on, when it is due, and the votes so far."""
     who = ", ".join(mention(u) for u in waiting) or "its approvers"
     title = fit(one_line(record.title), 200)
-    text = f":bell: Reminder: *{title}* is waiting on {who}."
-    if link:
-        text += f" <{link}|Open the card>"
-    facts = [
-        f"Due {slack_date(record.expires_at)}: {cards.timeout_text(record.kind, record.on_timeout)} if nobody decides"
-    ]
+    text = f":bell: Reminder: *{title}* is waiting on {who}. {notices.card_link(record, link)}"
+    silence = cards.timeout_text(record.kind, record.on_timeout)
+    facts = [f"Due {slack_date(record.expires_at)}: {silence} if nobody decides"]
     if record.required > 1:
         facts.append(cards.quorum_line(record))
     return message(
@@ -148,10 +145,9 @@ def reminder_message(
 
 
 def escalation_message(record: ApprovalRecord, link: str | None) -> Message:
-    """ "Escalated to @leads: nobody decided on <title> in time"."""
+    """A thread reply: who may decide now that the gate escalated, with a link to the card."""
     to = ", ".join(mention(p) for p in record.escalated_to) or "more people"
     title = fit(one_line(record.title), 200)
-    text = f":rotating_light: Escalated to {to}: *{title}* has had no decision yet; they may decide too."
-    if link:
-        text += f" <{link}|Open the card>"
+    text = f":rotating_light: Escalated to {to}: *{title}* has had no decision yet; "
+    text += f"they may decide too. {notices.card_link(record, link)}"
     return message(f"Escalated: {title}", [section(text)])

@@ -33,7 +33,8 @@ from agent.approvals.decisions import (
     decision_to_json,
     parse_decision,
 )
-from agent.approvals.quorum import Tally, tally
+from agent.approvals.inbox import refresh_homes
+from agent.approvals.quorum import Tally, deciders, tally
 from agent.control.principals import Principal, decider_refusal, delegate_refusal
 from agent.errors import SignoffError, ToolInputError
 from agent.models import ApprovalRecord, RunRequest
@@ -432,6 +433,8 @@ class ControlPlane:
 
     def _show(self, record: ApprovalRecord, message: Message) -> None:
         show_on_card(self.slack, self.store, record, message, service=CONTROL_SERVICE)
+        if self.slack is not None and record.approvers:
+            refresh_homes(self.slack, self.store, deciders(record), self.group_members)
 
 
 def send_under_claim(send: Callable[[], Any], *, release: Callable[[], None]) -> bool:

@@ -196,13 +196,15 @@ class Store:
         item: dict[str, Any] | None = self.table.get_item(Key=key, ConsistentRead=True).get("Item")
         return item
 
-    def set_approval_message(self, approval_id: str, *, channel: str, ts: str) -> None:
-        """Remember where the card was posted."""
-        self.table.update_item(
+    def set_approval_message(self, approval_id: str, *, channel: str, ts: str) -> ApprovalRecord:
+        """Remember where the card was posted; the record after."""
+        response = self.table.update_item(
             Key=approval_key(approval_id),
             UpdateExpression="SET channel = :c, message_ts = :t",
             ExpressionAttributeValues={":c": channel, ":t": ts},
+            ReturnValues="ALL_NEW",
         )
+        return ApprovalRecord.model_validate(_public(response["Attributes"]))
 
     def settle_approval(
         self,

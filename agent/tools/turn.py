@@ -128,7 +128,6 @@ def run_tool_call(
     decision: dict[str, Any] | None = None
     gate_name = f"approve-{turn}-{index}"
     rule, checks = _gate_rule(context, deps, run, policy, call, gate_name)
-    gated = rule is not None
     if rule is not None:
         gate = Gate(
             name=gate_name,
