@@ -52,6 +52,10 @@ def click(
     )
 
 
+def bobs_dms(stack: SlackStack) -> list[str]:
+    return [m["text"] for m in stack.slack.messages("DUBOB")]
+
+
 def reminders(slack: FakeSlack, card: Any) -> list[str]:
     return [
         str(m.get("blocks"))
@@ -67,17 +71,22 @@ def test_reminders_mention_who_has_not_voted_and_none_comes_after_the_decision(
     stack = make_stack(
         by_turn(draft("Status: green.")), policy=policy(draft_rule=rule), skip_time=False
     )
+    asked_at = time.monotonic()
     run = started(stack)
     card = stack.card(run, "review-0")
-    posted_at = time.monotonic()
+    posted_at = time.monotonic()  # the ladder started a moment before
     stack.answered(ADA, lambda: click(stack, card, ADA, "t-ada"))
 
     (first,) = wait_for(lambda: reminders(stack.slack, card), "the first reminder", timeout=10)
     assert "is waiting on <@UBOB>." in first  # not on Ada, whose approval counted
     assert "Approved by <@UADA> · 1 of 2" in first
-    assert time.monotonic() - posted_at >= 1
+    assert time.monotonic() - asked_at >= 1
     record = stack.record(run, "review-0")
     assert record is not None and record.reminders_sent == 1
+    # Each approver got a DM when the card opened; only Bob, who had not voted, a reminder.
+    bobs = wait_for(lambda: len(bobs_dms(stack)) > 1 and bobs_dms(stack), "Bob's reminder DM")
+    assert bobs == ["Approval needed: the answer", "Reminder: the answer"]
+    assert [m["text"] for m in stack.slack.messages("DUADA")] == ["Approval needed: the answer"]
 
     click(stack, card, BOB, "t-bob")
     assert stack.output(run)["status"] == "delivered"
@@ -109,6 +118,8 @@ def test_escalation_lets_more_people_decide_and_a_click_on_its_copy_decides_once
     assert "Escalated to <!subteam^SLEADS>" in str(copy["blocks"])
     thread = str(fake_slack.thread(CHANNEL, card.thread_ts))
     assert "Escalated to <!subteam^SLEADS>" in thread
+    leads = wait_for(lambda: [m["text"] for m in fake_slack.messages("DULEAD")], "the lead's DM")
+    assert leads == ["Escalated to you: the answer"]
 
     click(stack, card, LEAD, "t-lead", channel=OPS, ts=escalated.escalation_ts)
     output = stack.output(run)
