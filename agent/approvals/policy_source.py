@@ -51,15 +51,15 @@ class PolicySource:
         configured: str | None,
         *,
         base: Policy,
-        tool_names: Iterable[str],
-        code: Mapping[str, ApprovalPolicy] | None = None,
+        tools: Mapping[str, ApprovalPolicy],
         root: Path = PROJECT_ROOT,
     ) -> PolicySource:
         """The file ``SIGNOFF_POLICY`` names (``configured``), else the project's
-        ``signoff.toml`` when present, else none (the environment's policy)."""
+        ``signoff.toml`` when present, else none (the environment's policy). ``tools``: each
+        tool's name and what its code says (``ToolRegistry.approvals()``)."""
         default = root / POLICY_FILE_NAME
         path = Path(configured) if configured else (default if default.is_file() else None)
-        return cls(path, base=base, tool_names=tool_names, code=code)
+        return cls(path, base=base, tool_names=tools, code=tools)
 
     def current(self) -> Policy:
         """The policy a run starting now gets; ``PolicyError`` when the file does not
