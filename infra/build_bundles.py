@@ -190,6 +190,7 @@ def pip_install(pip: Sequence[str], requirements_file: Path, target: Path) -> No
 def copy_sources(target: Path, root: Path = REPO_ROOT) -> None:
     """Replace the project packages and root files (``signoff.toml``, when the project has
     one) in ``target`` with fresh copies (no caches); a root file since removed goes too."""
+    target.mkdir(parents=True, exist_ok=True)
     for name in PROJECT_FILES:
         (target / name).unlink(missing_ok=True)
         if (root / name).is_file():
