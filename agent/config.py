@@ -55,6 +55,7 @@ ENV_MAX_PAUSE = "AGENT_MAX_PAUSE_SECONDS"
 ENV_HTTP_JOB_ALLOW = "SIGNOFF_HTTP_JOB_ALLOW"
 ENV_EXPORT_BUCKETS = "SIGNOFF_EXPORT_BUCKETS"
 ENV_EXPORT_LOG_GROUPS = "SIGNOFF_EXPORT_LOG_GROUPS"
+ENV_POLICY = "SIGNOFF_POLICY"
 
 # A Slack user (U…, W…) or user group (S…) id: capital letters and digits.
 APPROVER_ID = re.compile(r"[UWS][A-Z0-9]{1,31}")
@@ -119,6 +120,8 @@ class Settings:
     # (a name, or a prefix ending in *). Empty: it refuses every export.
     export_buckets: tuple[str, ...] = ()
     export_log_groups: tuple[str, ...] = ()
+    # The approval policy file (unset: signoff.toml at the project root, if any).
+    policy_path: str | None = None
 
     def __post_init__(self) -> None:
         if self.llm_provider not in LLM_PROVIDERS:
@@ -172,7 +175,7 @@ class Settings:
             slack_bot_token=Secret(value=env.get(ENV_SLACK_BOT_TOKEN, "")),
             slack_api_url=env.get(ENV_SLACK_API_URL) or None,
             approvers=parse_id_list(env.get(ENV_APPROVERS, "")),
-            allow_self_approval=_bool(env, ENV_ALLOW_SELF_APPROVAL, False),
+            allow_self_approval=env_bool(env, ENV_ALLOW_SELF_APPROVAL, False),
             approval_timeout_seconds=env_int(env, ENV_APPROVAL_TIMEOUT, 2 * 24 * 3600),
             max_turns=env_int(env, ENV_MAX_TURNS, 20),
             max_revisions=env_int(env, ENV_MAX_REVISIONS, 3),
@@ -195,6 +198,7 @@ class Settings:
             http_job_allow=split_list(env.get(ENV_HTTP_JOB_ALLOW, "")),
             export_buckets=split_list(env.get(ENV_EXPORT_BUCKETS, "")),
             export_log_groups=split_list(env.get(ENV_EXPORT_LOG_GROUPS, "")),
+            policy_path=env.get(ENV_POLICY) or None,
         )
 
     def bearer_tokens(self) -> dict[str, str]:
@@ -291,7 +295,8 @@ def env_float(env: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
 
 
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """A true/false variable, or ``default`` when unset; ConfigError names a bad value."""
     raw = env.get(name)
     if raw is None or raw.strip() == "":
         return default

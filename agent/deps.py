@@ -7,7 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.approvals.rules import Policy, PolicyReader, environment_policy
+from agent.approvals.policy_source import PolicySource
+from agent.approvals.rules import PolicyReader, environment_policy
 from agent.config import Settings
 from agent.model.client import build_model
 from agent.model.request import ModelClient
@@ -38,7 +39,8 @@ class AwsClients:
 
 @dataclass(frozen=True)
 class AgentDeps:
-    """Settings plus the model, the tools, the table, the blob bucket, Slack and AWS."""
+    """Settings plus the model, the tools, the table, the blob bucket, Slack, the approval
+    policy (``policy.current()`` for a run that starts now) and AWS."""
 
     settings: Settings
     model: ModelClient
@@ -46,23 +48,12 @@ class AgentDeps:
     store: Store
     blobs: BlobStore
     slack: Any | None
+    policy: PolicyReader  # where a new run reads the policy it keeps (agent.approvals.rules)
     aws: Callable[[str], Any] = field(default_factory=AwsClients)
-    policy: PolicyReader | None = None  # None: the environment's rules (no policy file)
 
     @property
     def offline_model(self) -> bool:
         return self.model.name == "offline"
-
-    def current_policy(self) -> Policy:
-        """The policy a run starting now pins for its whole life."""
-        if self.policy is not None:
-            return self.policy.current()
-        settings = self.settings
-        return environment_policy(
-            approvers=settings.approvers,
-            deadline_seconds=settings.approval_timeout_seconds,
-            allow_self_approval=settings.allow_self_approval,
-        )
 
     @classmethod
     def from_settings(cls, settings: Settings, *, tools: ToolRegistry | None = None) -> AgentDeps:
@@ -81,8 +72,20 @@ class AgentDeps:
             store=Store(session.resource("dynamodb").Table(settings.table_name)),
             blobs=BlobStore(session.client("s3"), settings.bucket),
             slack=build_slack_client(settings),
+            policy=build_policy(settings, registry),
             aws=AwsClients(session),
         )
+
+
+def build_policy(settings: Settings, tools: ToolRegistry) -> PolicySource:
+    """The approval policy, read and checked now: ``PolicyError`` (a ``ConfigError``) names
+    every problem of a bad file, so the process does not start with it."""
+    base = environment_policy(
+        approvers=settings.approvers,
+        deadline_seconds=settings.approval_timeout_seconds,
+        allow_self_approval=settings.allow_self_approval,
+    )
+    return PolicySource.locate(settings.policy_path, base=base, tools=tools.approvals())
 
 
 def build_slack_client(settings: Settings) -> Any | None:

@@ -65,7 +65,7 @@ def build_handler(make_deps: Callable[[], AgentDeps]) -> Callable[..., Any]:
             **context.step(open_run(deps, request, arn), name="open-run", config=JSON_STEP)
         )
         context.logger.info("run started", extra=_started_fields(run, request))
-        policy = Policy.from_json(run.policy) if run.policy else deps.current_policy()
+        policy = Policy.from_json(run.policy) if run.policy else deps.policy.current()
         state = RunState.start(request, run.run_id)
         state.count(1)
         budget = Budget.from_json(run.budget)

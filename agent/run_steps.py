@@ -45,7 +45,7 @@ def open_run(
     """Save the run record and open its Slack thread and progress message (once)."""
     run_id = run_id_for(request, execution_arn)
     budget = budget_for(request, deps)
-    policy = deps.current_policy()
+    policy = deps.policy.current()
     fresh: dict[str, Any] = {
         "run_id": run_id,
         "execution_arn": execution_arn,

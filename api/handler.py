@@ -451,11 +451,13 @@ def _validation_error(err: RequestValidationError) -> Response[str]:
 def _api() -> APIGatewayHttpResolver:
     import boto3
 
-    from agent.deps import build_slack_client
+    from agent.deps import build_policy, build_slack_client
     from agent.storage.store import Store
     from agent.tools import default_registry
 
     settings = Settings.from_env(with_secrets(os.environ))
+    tools = default_registry()
+    build_policy(settings, tools)  # a bad policy file stops the cold start, named
     session = boto3.session.Session(region_name=settings.aws_region)
     control = ControlPlane(
         store=Store(session.resource("dynamodb").Table(settings.table_name)),
@@ -467,7 +469,7 @@ def _api() -> APIGatewayHttpResolver:
         lease_seconds=settings.claim_lease_seconds,
         api_approvers=settings.api_approvers,
         api_delegates=settings.api_delegates,
-        tools=default_registry(),
+        tools=tools,
     )
     return build_api(settings, control)
 

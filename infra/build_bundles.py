@@ -3,7 +3,8 @@
     python -m infra.build_bundles [--out DIR] [--only slack] [--force]
 
 Each bundle is the locked third-party packages (``uv export`` from uv.lock, installed with
-``pip --target`` for the Lambda platform) plus the project packages. It is rebuilt only when
+``pip --target`` for the Lambda platform) plus the project packages and, when the project has
+one, the approval policy ``signoff.toml`` at the bundle's root. It is rebuilt only when
 its inputs change: a stamp keeps the hash of the exported requirements and the hash of the
 sources, so a source-only change just recopies the packages (seconds, not a reinstall).
 
@@ -31,6 +32,7 @@ from infra.bundles import (
     DEFAULT_BUNDLE_ROOT,
     LAMBDA_PLATFORM,
     LAMBDA_PYTHON_VERSION,
+    PROJECT_FILES,
     PROJECT_PACKAGES,
     REPO_ROOT,
     BundleName,
@@ -146,6 +148,7 @@ def sources_hash(root: Path = REPO_ROOT) -> str:
 
 
 def _project_files(root: Path) -> Iterable[Path]:
+    yield from (root / name for name in PROJECT_FILES if (root / name).is_file())
     for package in PROJECT_PACKAGES:
         for path in (root / package).rglob("*"):
             relative = path.relative_to(root)
@@ -185,7 +188,13 @@ def pip_install(pip: Sequence[str], requirements_file: Path, target: Path) -> No
 
 
 def copy_sources(target: Path, root: Path = REPO_ROOT) -> None:
-    """Replace the project packages in ``target`` with fresh copies (no caches)."""
+    """Replace the project packages and root files (``signoff.toml``, when the project has
+    one) in ``target`` with fresh copies (no caches); a root file since removed goes too."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in PROJECT_FILES:
+        (target / name).unlink(missing_ok=True)
+        if (root / name).is_file():
+            shutil.copyfile(root / name, target / name)
     for package in PROJECT_PACKAGES:
         shutil.rmtree(target / package, ignore_errors=True)
         shutil.copytree(

@@ -24,6 +24,9 @@ DEFAULT_BUNDLE_ROOT = REPO_ROOT / "build" / "bundles"
 # Copied whole into every bundle (they are small): prompts/ sits beside agent/ because
 # agent.model.prompts finds it at ``<agent>/../prompts``.
 PROJECT_PACKAGES = ("agent", "api", "slack_app", "prompts")
+# Files at the project root copied into every bundle's root when present: the approval policy
+# (agent.approvals.policy_source looks for it beside the agent package).
+PROJECT_FILES = ("signoff.toml",)
 
 
 @dataclass(frozen=True, kw_only=True)

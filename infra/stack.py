@@ -160,11 +160,13 @@ class SignoffStack(Stack):
         return (ENV_SLACK_BOT_TOKEN,)
 
     def _control_environment(self) -> dict[str, str]:
-        """What the control plane (agent.control.runs) needs in the Slack and the API function."""
+        """What the control plane (agent.control.runs) needs in the Slack and the API function;
+        the approval settings are the agent's, so all three read the same policy."""
         return {
             ENV_TABLE: self.table.table_name,
             ENV_AGENT_FUNCTION: f"{self.agent.function.function_name}:{AGENT_ALIAS}",
             ENV_APPROVERS: self.settings.approvers,
+            ENV_APPROVAL_TIMEOUT: str(self.settings.approval_timeout_hours * 3600),
             ENV_SLASH_COMMAND: self.settings.slash_command,
         }
 

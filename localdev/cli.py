@@ -111,6 +111,7 @@ def _banner(stack: DevStack) -> str:
         f"  health             {url}/healthz",
         f"  DynamoDB           {stack.dynamodb_url}   (table {os.environ['SIGNOFF_TABLE']})",
         f"  model              {provider}",
+        f"  approval policy    {stack.policy_file or 'the environment (no signoff.toml)'}",
         f"  data               {stack.data_dir}",
     ]
     if stack.local_slack_enabled:

@@ -140,7 +140,8 @@ class DevStack:
         )
         self.api_token = os.environ["SIGNOFF_API_TOKEN"]
         self.reviewer_token = local_secrets.reviewer_token
-        check_settings(os.environ)  # before anything starts: a bad one stops here, named
+        # Before anything starts: a bad one stops here, named.
+        self.policy_file = check_settings(os.environ)
         self._start_storage()
         door = self._front_door()
         self.server = front.serve(door, self.options.host, self.options.port)
@@ -324,13 +325,18 @@ class DevStack:
         self._stops.append(handler.close)
 
 
-def check_settings(env: Mapping[str, str]) -> None:
-    """Every function's settings, as each reads them: ``ConfigError`` names a bad one."""
+def check_settings(env: Mapping[str, str]) -> Path | None:
+    """Every function's settings and the approval policy, as each reads them:
+    ``ConfigError`` names a bad one (``PolicyError``: every problem of the file). Returns
+    the policy file in force (None: the environment's policy)."""
     from agent.config import Settings
+    from agent.deps import build_policy
+    from agent.tools import default_registry
     from slack_app.config import SlackSettings
 
-    Settings.from_env(env)
+    settings = Settings.from_env(env)
     SlackSettings.from_env(env)
+    return build_policy(settings, default_registry()).path
 
 
 def _import_model_client() -> None:

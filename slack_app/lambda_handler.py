@@ -18,6 +18,7 @@ from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListene
 from agent.config import running_in_lambda
 from agent.json_limits import TooDeep, check_depth
 from agent.secrets import with_secrets
+from agent.tools import default_registry
 from slack_app.app import build_app
 from slack_app.config import SlackSettings
 
@@ -80,7 +81,10 @@ def _bad_request(message: str) -> dict[str, Any]:
 
 @cache
 def _handler() -> LambdaHandler:
-    return make_lambda_handler(build_app(SlackSettings.from_env(with_secrets(os.environ))))
+    settings = SlackSettings.from_env(with_secrets(os.environ))
+    tools = default_registry()
+    settings.policy(tools)  # a bad policy file stops the cold start, named
+    return make_lambda_handler(build_app(settings, tools=tools))
 
 
 def cold_start() -> None:

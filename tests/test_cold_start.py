@@ -53,3 +53,24 @@ def test_a_bad_setting_fails_the_cold_start_naming_it(module: str) -> None:
 def test_good_settings_start_cold_without_calling_anything(module: str) -> None:
     started = cold_start(module, APPROVERS="UBOB")
     assert started.returncode == 0, started.stderr[-2000:]
+
+
+@pytest.mark.parametrize("module", HANDLERS)
+def test_a_bad_policy_file_fails_the_cold_start_naming_table_and_key(
+    module: str, tmp_path: Path
+) -> None:
+    policy = tmp_path / "signoff.toml"
+    policy.write_text("[gates.tools.post_slack_message]\nrequired = 0\n")
+    started = cold_start(module, APPROVERS="UBOB", SIGNOFF_POLICY=str(policy))
+    assert started.returncode != 0
+    assert "PolicyError: " in started.stderr, started.stderr[-2000:]
+    assert (
+        f"{policy}: [gates.tools.post_slack_message] required: must be at least 1 (got 0)"
+        in started.stderr
+    )
+
+
+@pytest.mark.parametrize("module", HANDLERS)
+def test_the_example_policy_starts_every_function(module: str) -> None:
+    started = cold_start(module, SIGNOFF_POLICY=str(REPO / "signoff.toml.example"))
+    assert started.returncode == 0, started.stderr[-2000:]

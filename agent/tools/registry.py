@@ -128,6 +128,11 @@ class ToolRegistry:
         """Every tool, in registration order."""
         return list(self._tools.values())
 
+    def approvals(self) -> dict[str, ApprovalPolicy]:
+        """What each tool's code says about its gate, by tool name (the policy file's
+        ``[gates.tools.<name>]`` names these tools)."""
+        return {name: tool.approval for name, tool in self._tools.items()}
+
     def schemas(self) -> list[dict[str, Any]]:
         """Tool definitions for the Messages API (the same objects each call: do not modify)."""
         if self._schemas is None:

@@ -29,6 +29,8 @@ from infra.stack import SignoffStack
 BEDROCK_PROFILE = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 EXPORT_BUCKETS = "audit-exports"
 EXPORT_LOG_GROUPS = "/aws/lambda/* /ecs/checkout"
+STUB_POLICY = "[gates.default]\nrequired = 1\n"
+POLICY_FILE_NAME = "signoff.toml"
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class Synthesized:
     stack: SignoffStack
     template: Template
     json: dict[str, Any]
+    directory: Path  # the cloud assembly (cdk.out), with each function's staged asset
 
     def lid(self, construct: Any) -> str:
         """The logical id of ``construct`` (its default child when it is an L2)."""
@@ -51,12 +54,14 @@ class Synthesized:
 
 @pytest.fixture(scope="session")
 def stub_bundles(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``<root>/{agent,slack,api}`` each holding just its handler module."""
+    """``<root>/{agent,slack,api}`` each holding just its handler module, and the approval
+    policy at its root as ``make bundles`` puts it there when the project has one."""
     root = tmp_path_factory.mktemp("bundles")
     for spec in BUNDLES.values():
         module = root / spec.name / (spec.entry_module.replace(".", "/") + ".py")
         module.parent.mkdir(parents=True, exist_ok=True)
         module.write_text("def handler(event, context):\n    return None\n")
+        (root / spec.name / POLICY_FILE_NAME).write_text(STUB_POLICY)
     return root
 
 
@@ -65,7 +70,12 @@ def _synth(tmp: Path, bundles: Path, context: dict[str, Any]) -> Synthesized:
     assembly = app.synth()  # raises RuntimeError("ValidationFailed...") on a cdk-nag finding
     template_path = Path(assembly.directory) / stack.template_file
     data = json.loads(template_path.read_text())
-    return Synthesized(stack=stack, template=Template.from_json(data), json=data)
+    return Synthesized(
+        stack=stack,
+        template=Template.from_json(data),
+        json=data,
+        directory=Path(assembly.directory),
+    )
 
 
 SynthFactory = Callable[[dict[str, Any]], Synthesized]

@@ -21,7 +21,7 @@ from agent.config import (
 from agent.secrets import ARN_SUFFIX, SECRET_NAMES
 from infra.bundles import BUNDLES, LAMBDA_PLATFORM, LAMBDA_PYTHON_VERSION
 from infra.stack import AGENT_ALIAS
-from tests.infra.conftest import BEDROCK_PROFILE, Synthesized
+from tests.infra.conftest import BEDROCK_PROFILE, POLICY_FILE_NAME, STUB_POLICY, Synthesized
 
 
 def _function(synth: Synthesized, construct: Any) -> dict[str, Any]:
@@ -160,3 +160,20 @@ def test_every_function_logs_json_to_its_own_group_with_retention(default: Synth
     )
     for group in default.resources("AWS::Logs::LogGroup").values():
         assert group["Properties"]["RetentionInDays"] == 30
+
+
+def test_every_function_deploys_the_policy_file_its_bundle_carries(default: Synthesized) -> None:
+    for parts in (default.stack.agent, default.stack.slack, default.stack.api):
+        asset = _function(default, parts.function)["Code"]["S3Key"].removesuffix(".zip")
+        staged = default.directory / f"asset.{asset}"
+        assert (staged / POLICY_FILE_NAME).read_text() == STUB_POLICY
+
+
+def test_the_slack_and_api_functions_check_the_policy_with_the_agents_settings(
+    default: Synthesized,
+) -> None:
+    agent = _env(default, default.stack.agent.function)
+    for parts in (default.stack.slack, default.stack.api):
+        env = _env(default, parts.function)
+        assert env[ENV_APPROVAL_TIMEOUT] == agent[ENV_APPROVAL_TIMEOUT]
+        assert env[ENV_APPROVERS] == agent[ENV_APPROVERS]

@@ -32,6 +32,28 @@ def test_a_bad_setting_stops_signoff_dev_at_start_naming_it(tmp_path: Path) -> N
     assert "signoff dev is up" not in started.stdout
 
 
+def test_a_bad_policy_file_stops_signoff_dev_at_start_naming_every_problem(
+    tmp_path: Path,
+) -> None:
+    policy = tmp_path / "signoff.toml"
+    policy.write_text('[gates.default]\non_timeout = "approve"\n[gates.tools.nope]\n')
+    command = [sys.executable, "-m", "localdev.cli", "dev", "--port", str(free_port())]
+    command += ["--data-dir", str(tmp_path / "data")]
+    started = subprocess.run(
+        command,
+        cwd=REPO,
+        env={**clean_env(), "SIGNOFF_POLICY": str(policy)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert started.returncode == 1
+    assert "signoff dev could not start: " in started.stderr
+    assert f"{policy}: [gates.tools.nope]: there is no tool 'nope'" in started.stderr
+    assert f"{policy}: [gates.default] on_timeout: silence never approves" in started.stderr
+    assert "signoff dev is up" not in started.stdout
+
+
 def dynalite_of(dev: DevProcess) -> int:
     """The pid of the dynalite the stack started (its child process)."""
     assert dev.process is not None
