@@ -65,9 +65,12 @@ def build_handler(make_deps: Callable[[], AgentDeps]) -> Callable[..., Any]:
             **context.step(open_run(deps, request, arn), name="open-run", config=JSON_STEP)
         )
         context.logger.info("run started", extra=_started_fields(run, request))
-        policy = Policy.from_json(run.policy) if run.policy else deps.policy.current()
         state = RunState.start(request, run.run_id)
         state.count(1)
+        if run.policy_error is not None:
+            note = f"the approval policy has problems, so no run can start: {run.policy_error}"
+            return end_run(context, deps, run, state, "failed", note)
+        policy = Policy.from_json(run.policy) if run.policy else deps.policy.current()
         budget = Budget.from_json(run.budget)
         while True:
             if state.out_of_turns(deps.settings.max_turns):

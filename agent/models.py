@@ -100,6 +100,7 @@ class RunInfo:
     # agent.approvals.rules.Policy as JSON, pinned at the start (None: runs started before
     # policies were pinned, which follow the process's current policy).
     policy: dict[str, Any] | None = None
+    policy_error: str | None = None  # why the policy file could not be read when it started
 
 
 class ApprovalRecord(BaseModel):

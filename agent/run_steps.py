@@ -13,6 +13,8 @@ from typing import Any
 from aws_durable_execution_sdk_python import StepContext, durable_step
 
 from agent import messages, progress
+from agent.approvals.policy_file import PolicyError
+from agent.approvals.rules import Policy
 from agent.budget import Budget
 from agent.clock import now_iso
 from agent.deps import AgentDeps
@@ -45,7 +47,11 @@ def open_run(
     """Save the run record and open its Slack thread and progress message (once)."""
     run_id = run_id_for(request, execution_arn)
     budget = budget_for(request, deps)
-    policy = deps.policy.current()
+    try:
+        policy: Policy | None = deps.policy.current()
+        policy_error = None
+    except PolicyError as err:  # a hot edit that does not validate: this run cannot start
+        policy, policy_error = None, str(err)
     fresh: dict[str, Any] = {
         "run_id": run_id,
         "execution_arn": execution_arn,
@@ -64,9 +70,9 @@ def open_run(
         "max_turns": deps.settings.max_turns,
         "offline_model": deps.offline_model,
         "started_by": request.started_by,
-        "policy": policy.to_json(),
-        "policy_source": policy.source,
-        "policy_hash": policy.digest,
+        "policy": policy.to_json() if policy else None,
+        "policy_source": policy.source if policy else None,
+        "policy_hash": policy.digest if policy else None,
     }
     run = deps.store.ensure_run(fresh)
     seen_before = run is not fresh
@@ -108,7 +114,8 @@ def open_run(
         "budget": budget.to_json(),
         "started_by": request.started_by,
         # The policy the run keeps to its end (a retry of this step keeps the first one seen).
-        "policy": run.get("policy") or policy.to_json(),
+        "policy": run.get("policy") or (policy.to_json() if policy else None),
+        "policy_error": policy_error if not run.get("policy") else None,
     }
 
 

@@ -22,7 +22,7 @@ from aws_durable_execution_sdk_python_testing.runner import (
 )
 
 from agent.approvals.gate import approval_id_for
-from agent.approvals.rules import FixedPolicy, Policy
+from agent.approvals.rules import FixedPolicy, Policy, PolicyReader
 from agent.config import Secret, Settings
 from agent.deps import AgentDeps
 from agent.handler import build_handler
@@ -141,7 +141,7 @@ def agent_harness(
     monkeypatch: Any,
     tools: ToolRegistry | None = None,
     skip_time: bool = True,
-    policy: Policy | None = None,
+    policy: Policy | PolicyReader | None = None,
     **overrides: Any,
 ) -> Iterator[AgentHarness]:
     """A fresh table and bucket, deps built as in Lambda, and the runner around the handler.
@@ -158,7 +158,7 @@ def agent_harness(
     )
     deps = AgentDeps.from_settings(settings, tools=tools or default_registry())
     if policy is not None:
-        deps = replace(deps, policy=FixedPolicy(policy))
+        deps = replace(deps, policy=FixedPolicy(policy) if isinstance(policy, Policy) else policy)
     with DurableFunctionTestRunner(
         handler=build_handler(lambda: deps), poll_interval=0.05, skip_time=skip_time
     ) as runner:
