@@ -10,7 +10,9 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import tempfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +23,7 @@ from tests.fakes.slack import FakeSlack
 
 LEAKY_PREFIXES = ("AWS_", "ANTHROPIC_", "SLACK_", "SIGNOFF_", "AGENT_")
 LEAKY_NAMES = ("LLM_PROVIDER", "APPROVERS", "ALLOW_SELF_APPROVAL", "SLASH_COMMAND")
+_NO_POLICY_ROOT = Path(tempfile.mkdtemp(prefix="signoff-no-policy-"))
 LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "")
 
 
@@ -125,6 +128,10 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    # A developer's own signoff.toml at the project root never reaches a test: an empty
+    # policy (the environment's rules) for the processes tests start, and no root file here.
+    monkeypatch.setenv("SIGNOFF_POLICY", os.devnull)
+    monkeypatch.setattr("agent.approvals.policy_source.PROJECT_ROOT", _NO_POLICY_ROOT)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 

@@ -52,12 +52,12 @@ class PolicySource:
         *,
         base: Policy,
         tools: Mapping[str, ApprovalPolicy],
-        root: Path = PROJECT_ROOT,
+        root: Path | None = None,
     ) -> PolicySource:
         """The file ``SIGNOFF_POLICY`` names (``configured``), else the project's
         ``signoff.toml`` when present, else none (the environment's policy). ``tools``: each
         tool's name and what its code says (``ToolRegistry.approvals()``)."""
-        default = root / POLICY_FILE_NAME
+        default = (root or PROJECT_ROOT) / POLICY_FILE_NAME
         path = Path(configured) if configured else (default if default.is_file() else None)
         return cls(path, base=base, tool_names=tools, code=tools)
 

@@ -326,8 +326,9 @@ def test_no_slack_message_is_posted_twice(crashes: Crashes) -> None:
     shown = messages_per_key(crashes.slack)
     assert {key: n for key, n in posted.items() if n != 1} == {}
     assert {key: n for key, n in shown.items() if n != 1} == {}
-    # each run's root, progress, two cards, answer and the tool's post
-    assert len(shown) == 6 * (len(RUNS) + 1)
+    # each run's root, progress, two cards, answer, the tool's post, and the DM each card
+    # sends its approver
+    assert len(shown) == 8 * (len(RUNS) + 1)
 
 
 def test_the_side_effecting_tool_posts_once_per_approved_call(crashes: Crashes) -> None:

@@ -157,12 +157,13 @@ def test_a_dm_links_to_the_card_and_the_app_home_inbox_approves_it(
     run_id = next(r["run_id"] for r in listed["runs"] if r["task"] == task)
     page.get_by_label("Acting as").select_option(BOB)
     dm = page.locator("#dms button", has_text="signoff")
-    expect(dm.locator(".badge")).to_have_text("1")  # unread until bob opens it
+    expect(dm.locator(".badge")).to_be_visible()  # unread until bob opens it
     page.screenshot(path=str(screenshots / "local-slack-dms.png"))
     dm.click()
     expect(page.locator("#channel-title")).to_have_text("signoff (direct message)")
-    said = page.locator("#messages .message").last
+    said = page.locator("#messages .message").last  # the newest: this run's
     expect(said).to_contain_text("\U0001f4e5 You are asked to decide: the answer")
+    expect(said).to_contain_text(run_id)
     expect(said).to_contain_text("Requested by @alice")
     expect(page.get_by_label("Message")).to_be_hidden()  # only the app writes there
     expect(dm.locator(".badge")).to_have_count(0)

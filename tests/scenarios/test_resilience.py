@@ -15,7 +15,7 @@ from tests.fakes.claude import Disconnect, Fault, overloaded, rate_limited, scri
 from tests.fakes.slack import FakeSlack
 from tests.scenarios.claude_scripts import CHANNEL, by_turn, calls, draft, tool_results, tool_use
 from tests.scenarios.conftest import HarnessFactory
-from tests.scenarios.harness import checkpoint_sizes
+from tests.scenarios.harness import APPROVER, checkpoint_sizes
 
 CHECKPOINT_LIMIT = 256 * 1024
 
@@ -151,7 +151,12 @@ def test_replays_after_every_suspension_repeat_no_side_effect(
     roots = [m for m in fake_slack.messages(CHANNEL)]
     assert len(roots) == 1
     thread = fake_slack.thread(CHANNEL, roots[0]["ts"])
-    assert len(fake_slack.calls_to("chat.postMessage")) == len(thread) + 1
+    dms = fake_slack.messages(f"D{APPROVER}")  # each card DMs its approver once
+    assert [m["text"] for m in dms] == [
+        "Approval needed: run post_slack_message",
+        "Approval needed: the answer",
+    ]
+    assert len(fake_slack.calls_to("chat.postMessage")) == len(thread) + 1 + len(dms)
     keys = [(m.get("metadata") or {}).get("event_payload", {}).get("key") for m in thread]
     assert len(keys) == len(set(keys))
 
