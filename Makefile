@@ -95,6 +95,7 @@ bench: deps
 	$(PY) -m bench.jobs
 	$(PY) -m bench.operations
 	$(PY) -m bench.click_to_resume
+	$(PY) -m bench.routing
 	$(PY) -m bench.bundles
 	$(PY) -m bench.cost
 	$(PY) -m bench.report

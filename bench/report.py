@@ -92,6 +92,14 @@ ROWS = (
     ),
     Row("click_to_resume_ms", "ms", "no floor: the whole local stack, end to end (see Method)"),
     Row("click_ack_ms", "ms", "Slack's ack deadline, 3,000 ms (documented)", SLACK_ACK_MS),
+    Row(
+        "quorum_last_vote_to_resume_ms",
+        "ms",
+        "one click on a 1-of-1 gate in the same run: {single_click_to_resume_ms} ms",
+        "single_click_to_resume_ms",
+    ),
+    Row("reminder_operations", "ops", "a wait and a step: 2", 2.0),
+    Row("reminder_checkpoint_bytes", "bytes", "no floor: what a reminder's step returns"),
     *(
         row
         for name in ("agent", "slack")

@@ -155,7 +155,7 @@ def _card(slack: TimedSlack, after: float, title: str) -> tuple[str, str]:
 def quorum_sample(url: str, slack: TimedSlack, index: int) -> dict[str, float]:
     started = time.perf_counter()
     command = slash_command(
-        f"announce release {index} in #general and draft a note",
+        f"announce release {index} in <#{CHANNEL}|bench> and draft a note",
         user=REQUESTER,
         channel=CHANNEL,
         trigger_id=f"routing-{index}-{time.time_ns()}",
@@ -164,12 +164,7 @@ def quorum_sample(url: str, slack: TimedSlack, index: int) -> dict[str, float]:
     post_event(url, command)
     tool_id, tool_ts = _card(slack, started, "post_slack_message")
     sent = click(url, tool_id, tool_ts, APPROVERS[0], f"t-{index}-tool")
-    posted, _, _ = slack.first(
-        sent,
-        lambda m, a: (
-            m == "chat.postMessage" and str(a.get("channel")).lstrip("#") in ("general", "CGENERAL")
-        ),
-    )
+    posted, _, _ = slack.first(sent, lambda m, a: m == "chat.postMessage" and _tool_post(a))
     single = posted - sent
     draft_id, draft_ts = _card(slack, sent, "the answer")
     click(url, draft_id, draft_ts, APPROVERS[1], f"t-{index}-first")
@@ -179,11 +174,20 @@ def quorum_sample(url: str, slack: TimedSlack, index: int) -> dict[str, float]:
     return {"single": single * 1000, "quorum": (delivered - last) * 1000}
 
 
-def _final(args: dict[str, Any]) -> bool:
+def _metadata(args: dict[str, Any]) -> dict[str, Any]:
     metadata = args.get("metadata") or {}
-    if isinstance(metadata, str):
-        metadata = json.loads(metadata)
-    return str((metadata.get("event_payload") or {}).get("key", "")).endswith("-final")
+    return dict(json.loads(metadata) if isinstance(metadata, str) else metadata)
+
+
+def _final(args: dict[str, Any]) -> bool:
+    """The delivered answer (the resumed run's first post after the draft's last vote)."""
+    key = (_metadata(args).get("event_payload") or {}).get("key", "")
+    return str(key).endswith("-final")
+
+
+def _tool_post(args: dict[str, Any]) -> bool:
+    """post_slack_message's own post (the resumed run's first post after the tool's click)."""
+    return _metadata(args).get("event_type") == "signoff_tool_post"
 
 
 def click_costs() -> dict[str, float]:
