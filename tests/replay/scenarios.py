@@ -11,11 +11,12 @@ import itertools
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import BaseModel
 
+from agent.approvals.rules import Escalation, GateRule, Policy, ToolRule, environment_policy
 from agent.tools import ToolRegistry, default_registry
 from agent.tools.context import ToolContext
 from agent.tools.jobs import Done, JobHandle, JobStatus, Pending, Polling, Webhook
@@ -121,6 +122,24 @@ def complete_job(callback: str, result: dict[str, Any]) -> Play:
     return play
 
 
+def _routed() -> Policy:
+    """A policy file's routing: the post has a condition, reminders and an escalation."""
+    base = environment_policy(
+        approvers=("UAPPROVER",), deadline_seconds=600, allow_self_approval=False
+    )
+    post = ToolRule(
+        rule=GateRule(
+            table="gates.tools.post_slack_message",
+            approvers=("UAPPROVER",),
+            remind_seconds=(3600, 2 * 3600),
+            deadline_seconds=86_400,
+            escalate=Escalation(after_seconds=3600, to=("UESCALATED",), channel="COPS"),
+        ),
+        when='args.channel != "CSANDBOX"',
+    )
+    return replace(base, tools={"post_slack_message": post})
+
+
 @dataclass(frozen=True)
 class Scenario:
     """A run to record: its Claude script, settings, where it waits, and how it ends."""
@@ -205,5 +224,12 @@ SCENARIOS: tuple[Scenario, ...] = (
         waits_at="tool-0-0-pause",
         play=approve("review-1"),
         clock_wait=True,
+    ),
+    Scenario(
+        name="routed_gates",
+        script=by_turn(calls(ANNOUNCE), draft("Announced.")),
+        waits_at="approve-0-0",
+        play=approve("approve-0-0", "review-1"),
+        settings={"policy": _routed()},
     ),
 )
