@@ -55,6 +55,7 @@ PEOPLE = (
     Person("UCAROL", "carol", "not an approver"),
 )
 REVIEWERS_GROUP = "SREVIEWERS"
+ANYONE = "*"  # among a policy's deciders: a gate with no approvers (any member decides)
 GROUP_HANDLES = {REVIEWERS_GROUP: "reviewers"}
 CHANNELS = {"CGENERAL": "general", "COPS": "ops"}
 # What #ops says when a fresh workspace opens (minutes before now): something to summarise.
@@ -122,8 +123,10 @@ class LocalSlack:
         signing_secret: str,
         bot_token: str,
         slash_command: str,
+        deciders: Callable[[], frozenset[str]] | None = None,
     ) -> None:
         self.state_file = state_file
+        self.deciders = deciders
         self.events_url = events_url
         self.public_url = public_url
         self.bot_token = bot_token
@@ -207,6 +210,18 @@ class LocalSlack:
             args["thread_ts"] = thread_ts
         self.workspace.call("chat.postEphemeral", args)
 
+    def _role(self, person: Person) -> str:
+        """What the page says a person is: with a policy file, whether any of its gates
+        lists them (or a group they are in) among who may decide."""
+        if self.deciders is None:
+            return person.role
+        named = self.deciders()
+        groups = {g for g in named if g.startswith("S")}
+        members = {m for g in groups for m in self.workspace.usergroups.get(g, [])}
+        if person.id in named or person.id in members or ANYONE in named:
+            return "approver"
+        return "asks for work" if person.id == PEOPLE[0].id else "not an approver"
+
     # What the page reads -----------------------------------------------------------------
     def state_for(self, user: str) -> JsonObject:
         """What ``user`` sees: every channel, their own ephemerals, their open modal."""
@@ -217,7 +232,7 @@ class LocalSlack:
                 {
                     "version": self.version,
                     "me": user,
-                    "people": [p.__dict__ for p in PEOPLE],
+                    "people": [p.__dict__ | {"role": self._role(p)} for p in PEOPLE],
                     "bot": {"id": BOT_USER, "name": BOT_NAME},
                     "groups": [{"id": g, "handle": h} for g, h in GROUP_HANDLES.items()],
                     "command": self.slash_command,

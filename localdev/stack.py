@@ -17,13 +17,13 @@ import os
 import secrets
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from agent.config import chosen_provider
+from agent.config import ConfigError, chosen_provider
 from localdev.dynalite import Dynalite
 from localdev.health import Health, answers_at, table_answers
 
@@ -229,6 +229,7 @@ class DevStack:
             signing_secret=os.environ["SLACK_SIGNING_SECRET"],
             bot_token=os.environ["SLACK_BOT_TOKEN"],
             slash_command=os.environ.get("SLASH_COMMAND") or "/agent",
+            deciders=_policy_deciders(self.policy_file) if self.policy_file else None,
         )
         return self.local_slack
 
@@ -323,6 +324,35 @@ class DevStack:
         handler = SocketModeHandler(build_app(SlackSettings.from_env()), app_token)
         handler.connect()  # type: ignore[no-untyped-call]
         self._stops.append(handler.close)
+
+
+def _policy_deciders(path: Path) -> Callable[[], frozenset[str]]:
+    """Who the policy file names as deciders of any gate (read again when it changes)."""
+    from agent.config import Settings
+    from agent.deps import build_policy
+    from agent.tools import default_registry
+    from localdev.local_slack import ANYONE
+
+    source = build_policy(
+        replace(Settings.from_env(os.environ), policy_path=str(path)), default_registry()
+    )
+
+    def deciders() -> frozenset[str]:
+        try:
+            policy = source.current()
+        except ConfigError:
+            return frozenset()
+        rules = [
+            policy.default,
+            policy.draft,
+            policy.budget,
+            *(t.rule for t in policy.tools.values()),
+        ]
+        named = {p for rule in rules for p in rule.approvers or (ANYONE,)}
+        named |= {p for rule in rules if rule.escalate for p in rule.escalate.to}
+        return frozenset(named)
+
+    return deciders
 
 
 def check_settings(env: Mapping[str, str]) -> Path | None:

@@ -64,6 +64,17 @@ def timeout_text(kind: str, on_timeout: OnTimeout) -> str:
     return "the answer was not delivered, and the run ended"
 
 
+def timeout_warning(kind: str, on_timeout: OnTimeout) -> str:
+    """What silence will do, said before the deadline (a reminder's words)."""
+    if kind == "tool":
+        if on_timeout == "end_run":
+            return "the call will not run, and the run will end"
+        return "the call will not run, and the agent will be told nobody decided"
+    if kind == "budget":
+        return "the run will stop at its budget"
+    return "the answer will not be delivered, and the run will end"
+
+
 def _body(record: ApprovalRecord, heading: str = "Approval needed") -> list[Block]:
     """Header and what is being decided on: the tool call, or the draft."""
     title = truncate(one_line(f"{heading}: {record.title}"), HEADER_LIMIT)

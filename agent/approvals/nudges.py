@@ -135,8 +135,8 @@ def reminder_message(
     who = ", ".join(mention(u) for u in waiting) or "its approvers"
     title = fit(one_line(record.title), 200)
     text = f":bell: Reminder: *{title}* is waiting on {who}. {notices.card_link(record, link)}"
-    silence = cards.timeout_text(record.kind, record.on_timeout)
-    facts = [f"Due {slack_date(record.expires_at)}: {silence} if nobody decides"]
+    silence = cards.timeout_warning(record.kind, record.on_timeout)
+    facts = [f"If nobody decides by {slack_date(record.expires_at)}, {silence}"]
     if record.required > 1:
         facts.append(cards.quorum_line(record))
     return message(
