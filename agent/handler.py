@@ -101,6 +101,7 @@ def build_handler(make_deps: Callable[[], AgentDeps]) -> Callable[..., Any]:
                         turn=state.turn,
                         round=state.revisions + 1,
                         calls=calls,
+                        batched=run.turn_shape >= 2,
                     )
                     state.add_outcomes(outcomes)
                     state.count(1 + sum(o["operations"] for o in outcomes))

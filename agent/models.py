@@ -101,6 +101,10 @@ class RunInfo:
     # policies were pinned, which follow the process's current policy).
     policy: dict[str, Any] | None = None
     policy_error: str | None = None  # why the policy file could not be read when it started
+    # How its turns are shaped, fixed at the start so a run in flight keeps its durable
+    # operations across deploys: 1, each call in order under one bound; 2, a turn's gated
+    # calls open together on one card (agent.tools.turn).
+    turn_shape: int = 1
 
 
 class ApprovalRecord(BaseModel):
@@ -148,6 +152,14 @@ class ApprovalRecord(BaseModel):
     escalation_channel: str | None = None
     escalation_ts: str | None = None  # the card's copy in the escalation channel
     reminders_sent: int = 0
+    status_hint: str | None = None  # the command that shows the run's status, on the card
+    # One card for a turn's gated calls (agent.approvals.batch): which batch, how many calls
+    # it holds, and which of its cards (parts) shows this call.
+    batch_id: str | None = None
+    batch_size: int = 1
+    batch_position: int = 0
+    batch_part: int = 1
+    batch_parts: int = 1
 
     @property
     def can_request_changes(self) -> bool:

@@ -116,7 +116,12 @@ def open_run(
         # The policy the run keeps to its end (a retry of this step keeps the first one seen).
         "policy": run.get("policy") or (policy.to_json() if policy else None),
         "policy_error": policy_error if not run.get("policy") else None,
+        "turn_shape": TURN_SHAPE,
     }
+
+
+# The shape new runs' turns take (agent.models.RunInfo.turn_shape).
+TURN_SHAPE = 2
 
 
 def budget_for(request: RunRequest, deps: AgentDeps) -> Budget:

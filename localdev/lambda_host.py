@@ -27,6 +27,7 @@ from urllib.parse import unquote
 
 from aws_durable_execution_sdk_python_testing.executor import Executor
 from aws_durable_execution_sdk_python_testing.model import StartDurableExecutionInput
+from aws_durable_execution_sdk_python_testing.token import CallbackToken
 from aws_durable_execution_sdk_python_testing.web.server import (
     RequestHandler,
     WebServer,
@@ -34,6 +35,11 @@ from aws_durable_execution_sdk_python_testing.web.server import (
 )
 
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
+CALLBACK_PATH = re.compile(
+    r"^/2025-12-01/durable-execution-callbacks/(?P<callback_id>[^/]+)/(succeed|fail)$"
+)
+# After a callback completes, the execution is invoked once more this long after.
+NUDGE_SECONDS = 0.5
 ACCOUNT_ID = "000000000000"
 EXECUTION_TIMEOUT_SECONDS = 7 * 24 * 3600
 
@@ -187,6 +193,22 @@ class LocalLambda(WebServer):
         result = self.functions[name](event, LambdaContext.for_function(name, self.region))
         return 200, {"X-Amz-Executed-Version": "$LATEST"}, json.dumps(result).encode()
 
+    def nudge(self, callback_id: str) -> None:
+        """Invoke the callback's execution once more, a moment after it completed.
+
+        The local runner skips the invocation a completed callback earns when the execution's
+        running invocation has already seen the completion in a checkpoint's answer; but a
+        map branch that suspended on that callback earlier in the same invocation does not
+        pick it up, so the run would wait until its next timer (AWS invokes it again). One
+        more invocation is harmless: a replay with nothing new suspends as before. This uses
+        the runner's private ``_invoke_execution``: it has no public way to invoke.
+        """
+        try:
+            arn = CallbackToken.from_str(callback_id).execution_arn
+        except (ValueError, KeyError):
+            return
+        self.executor._invoke_execution(arn, delay=NUDGE_SECONDS)
+
     def redeliver(self) -> int:
         """Run again every async invocation a previous process took and never finished."""
         pending = [] if self.events is None else self.events.pending()
@@ -219,6 +241,9 @@ class _InvokeAwareHandler(RequestHandler):
         match = INVOKE_PATH.match(self.path.split("?")[0])
         if match is None:
             super().do_POST()
+            completed = CALLBACK_PATH.match(self.path.split("?")[0])
+            if completed is not None:
+                self.server.nudge(unquote(completed.group("callback_id")))
             return
         name, _, qualifier = function_name(unquote(match.group("name"))).partition(":")
         if "Qualifier=" in self.path:

@@ -14,6 +14,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from agent.control.runs import ControlPlane
 from agent.storage.store import Store
 from agent.tools import ToolRegistry, default_registry
+from slack_app.batch import register_batch
 from slack_app.config import SlackSettings
 from slack_app.groups import GroupMembers
 from slack_app.home import register_home
@@ -72,6 +73,7 @@ def build_app(
     app.middleware(refuse_what_slack_never_sends)
     register(app, settings, control, tools or default_registry())
     register_home(app, control)
+    register_batch(app, control)
     app.error(_malformed_is_a_client_error)
     return app
 

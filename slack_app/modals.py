@@ -23,6 +23,7 @@ from agent.tools.edits import checked_edit
 EDIT_VIEW = "signoff_edit"
 REVISE_VIEW = "signoff_revise"
 REJECT_VIEW = "signoff_reject"
+REJECT_ALL_VIEW = "signoff_reject_all"
 FIELD_BLOCK = "signoff_field"
 FIELD_ACTION = "value"
 # Slack's plain_text_input holds at most 3000 characters.
@@ -58,6 +59,12 @@ def revise_modal(record: ApprovalRecord) -> dict[str, Any]:
 def reject_modal(record: ApprovalRecord) -> dict[str, Any]:
     hint = "Claude sees the reason." if record.kind == "tool" else "The run ends."
     return _modal(REJECT_VIEW, record, "Reject", "Why?", hint, None, "Reject")
+
+
+def reject_all_modal(record: ApprovalRecord, count: int) -> dict[str, Any]:
+    """One reason for every open call of a batch card (``record``: one of them)."""
+    hint = f"The {count} open calls on this card are rejected; Claude sees the reason."
+    return _modal(REJECT_ALL_VIEW, record, "Reject all", "Why?", hint, None, "Reject all")
 
 
 def _modal(
@@ -104,6 +111,16 @@ def read_submission(
     if kind == "edit" and record.kind == "tool":
         return _arguments(raw, record, tools)
     return Submission(kind=kind, approval_id=record.approval_id, value=raw)
+
+
+def read_reason(view: dict[str, Any]) -> str | dict[str, str]:
+    """A reason typed in a modal, or field errors to show in it."""
+    raw = _field(view).strip()
+    if not raw:
+        return {FIELD_BLOCK: "This can't be empty."}
+    if len(raw) > MAX_FEEDBACK:
+        return {FIELD_BLOCK: f"Keep it under {MAX_FEEDBACK} characters."}
+    return raw
 
 
 def _arguments(

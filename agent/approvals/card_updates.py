@@ -12,6 +12,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from agent.approvals.batch_cards import batch_card
 from agent.models import ApprovalRecord
 from agent.mrkdwn import Message
 from agent.storage.store import Store
@@ -28,11 +29,28 @@ def show_on_card(
     False (and noted) when Slack refused."""
     if slack is None or not record.channel or not record.message_ts:
         return False
+    if record.batch_id is not None:  # one call of a batch card: the card shows them all
+        message = _batch_part(store, record)
     shown = _update(slack, store, record, message, record.channel, record.message_ts, service)
     if record.escalation_channel and record.escalation_ts:
         copy = (record.escalation_channel, record.escalation_ts)
         _update(slack, store, record, message, *copy, service)
     return shown
+
+
+def _batch_part(store: Store, record: ApprovalRecord) -> Message:
+    """The batch card's part that shows ``record``, as its calls stand now."""
+    calls = [
+        r
+        for r in store.batch_records(record.run_id, record.batch_id or "")
+        if r.batch_part == record.batch_part
+    ]
+    return batch_card(
+        calls or [record],
+        part=record.batch_part,
+        parts=record.batch_parts,
+        status_hint=record.status_hint or "",
+    )
 
 
 def _update(

@@ -80,7 +80,7 @@ def _body(record: ApprovalRecord, heading: str = "Approval needed") -> list[Bloc
     title = truncate(one_line(f"{heading}: {record.title}"), HEADER_LIMIT)
     if record.kind == "tool":
         tool = _tool_heading(record)
-        what = section(tool + _arguments(current_arguments(record), SECTION_LIMIT - len(tool)))
+        what = section(tool + arguments_text(current_arguments(record), SECTION_LIMIT - len(tool)))
     elif record.kind == "budget":
         what = section(_spending_text(record.spending or {}))
     else:
@@ -91,7 +91,7 @@ def _body(record: ApprovalRecord, heading: str = "Approval needed") -> list[Bloc
     return blocks
 
 
-def _arguments(arguments: dict[str, Any], limit: int) -> str:
+def arguments_text(arguments: dict[str, Any], limit: int) -> str:
     """Each argument on its own line, as a reviewer reads it: a short value inline, a long or
     multi-line text as a block of its own lines (no JSON escapes); the JSON when too long."""
     lines = []
@@ -155,12 +155,14 @@ def content_hash(record: ApprovalRecord) -> str:
 def fits_on_card(record: ApprovalRecord) -> bool:
     """Whether the card itself shows every byte of the content."""
     if record.kind == "tool":
-        shown = _arguments(current_arguments(record), SECTION_LIMIT - len(_tool_heading(record)))
+        shown = arguments_text(
+            current_arguments(record), SECTION_LIMIT - len(_tool_heading(record))
+        )
         return TRUNCATED not in shown
     return len(escape(content_of(record))) <= SECTION_LIMIT
 
 
-def _content_line(record: ApprovalRecord) -> str:
+def content_line(record: ApprovalRecord) -> str:
     size = f"{len(content_of(record)):,} characters"
     where = "" if fits_on_card(record) else " · shown in full in the thread below"
     return f"Content sha256 `{content_hash(record)}` · {size}{where}"
@@ -170,7 +172,7 @@ def _tool_heading(record: ApprovalRecord) -> str:
     return f"*Tool:* `{fit(one_line(record.tool_name or '?'), 200)}`\n"
 
 
-def _facts(record: ApprovalRecord) -> str:
+def facts_text(record: ApprovalRecord) -> str:
     facts = [f"Requested by {mention(record.requester)}"]
     if record.max_rounds > 1 or record.round > 1:
         facts.append(f"round {record.round} of {record.max_rounds}")
@@ -178,7 +180,7 @@ def _facts(record: ApprovalRecord) -> str:
     return " · ".join(facts)
 
 
-def _who_may_decide(record: ApprovalRecord) -> str:
+def who_may_decide_text(record: ApprovalRecord) -> str:
     if record.approvers:
         return "Who may decide: " + ", ".join(mention(i) for i in record.approvers)
     return "Who may decide: any member except the requester"
@@ -202,7 +204,9 @@ def quorum_line(record: ApprovalRecord, members: Iterable[str] = ()) -> str:
     """The quorum line: "Approved by @a · 1 of 2 · waiting for @b, @c or anyone in @leads"."""
     votes = tally(record)
     done = f"{len(votes.approved_by)} of {votes.required}"
-    approved = ", ".join(_who(v, n) for v, n in zip(votes.approved_by, votes.names, strict=True))
+    approved = ", ".join(
+        who_text(v, n) for v, n in zip(votes.approved_by, votes.names, strict=True)
+    )
     parts = [f"Approved by {approved}" if approved else "No approvals yet", done]
     waiting = [mention(u) for u in not_voted(record, members) if not is_group(u)]
     groups = [mention(g) for g in deciders(record) if is_group(g)]
@@ -266,8 +270,8 @@ def approval_card(record: ApprovalRecord, *, status_hint: str) -> Message:
     """The card a reviewer acts on: what is asked, by whom, until when, and the buttons."""
     blocks = [
         *_body(record),
-        *([context(_content_line(record))] if record.kind != "budget" else []),
-        context(_facts(record), _who_may_decide(record)),
+        *([context(content_line(record))] if record.kind != "budget" else []),
+        context(facts_text(record), who_may_decide_text(record)),
         *_routing(record),
         _buttons(record),
         context(f"Status: `{fit(status_hint, 200)}`"),
@@ -281,14 +285,14 @@ def _locked(record: ApprovalRecord, heading: str, outcome: str, fallback: str) -
     return message(text, [*_body(record, heading), DividerBlock(), section(outcome)])
 
 
-def _who(decider_id: str, decider_name: str) -> str:
+def who_text(decider_id: str, decider_name: str) -> str:
     """A Slack user as a mention; anyone else (an API caller) by name, escaped."""
     return mention(decider_id) if USER_ID.fullmatch(decider_id) else fit(decider_name, 256)
 
 
 def decided_card(record: ApprovalRecord, decision: Decision, *, decider_name: str) -> Message:
     """The locked card: what was decided, by whom and when; no buttons."""
-    who = _who(decision.decider.id, decider_name)
+    who = who_text(decision.decider.id, decider_name)
     if decision.decider.via is not None and USER_ID.fullmatch(decision.decider.id):
         who += f", via {fit(decision.decider.via, 256)}"
     when = slack_date(decision.at)
@@ -322,7 +326,7 @@ def _quorum_who(approvals: tuple[Decider, ...] | None) -> str | None:
     """Who made up a quorum: "@a and @b (2 of 2)"; None for a single approver's decision."""
     if not approvals or len(approvals) < 2:
         return None
-    names = [_who(a.id, a.name) for a in approvals]
+    names = [who_text(a.id, a.name) for a in approvals]
     return f"{', '.join(names[:-1])} and {names[-1]} ({len(names)} of {len(names)})"
 
 
@@ -352,7 +356,7 @@ def superseded_card(record: ApprovalRecord, *, superseded_by_round: int) -> Mess
     asked = record.decision or {}
     if asked.get("feedback"):
         decider = asked.get("decider") or {}
-        who = _who(str(decider.get("id", "")), str(decider.get("name") or "someone"))
+        who = who_text(str(decider.get("id", "")), str(decider.get("name") or "someone"))
         when = f" at {slack_date(str(asked['at']))}" if asked.get("at") else ""
         outcome += f"\nChanges requested by {who}{when}: {fit(str(asked['feedback']), 2000)}"
     return _locked(record, "Superseded", outcome, f"superseded by round {superseded_by_round}")
@@ -360,5 +364,5 @@ def superseded_card(record: ApprovalRecord, *, superseded_by_round: int) -> Mess
 
 def cancelled_card(record: ApprovalRecord, *, by: str, at: str) -> Message:
     """The card of a run that was cancelled while it waited: by whom, and when."""
-    outcome = f":octagonal_sign: Run cancelled by {_who(by, by)} at {slack_date(at)}."
+    outcome = f":octagonal_sign: Run cancelled by {who_text(by, by)} at {slack_date(at)}."
     return _locked(record, "Cancelled", outcome, "run cancelled")

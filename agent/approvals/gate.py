@@ -32,8 +32,11 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from agent import messages, progress
 from agent.approvals import cards, inbox, notices, nudges
+from agent.approvals.batch import Batch
+from agent.approvals.batch_posting import post_batch
 from agent.approvals.card_updates import show_on_card
 from agent.approvals.decisions import Decision, decision_to_json, parse_decision
+from agent.approvals.full_content import show_in_full
 from agent.approvals.ladder import Rung, ladder_operations, race
 from agent.approvals.quorum import deciders, is_group, unreachable
 from agent.approvals.rules import GateRule, Policy
@@ -43,7 +46,7 @@ from agent.models import ApprovalKind, ApprovalRecord, OnTimeout, RunInfo
 from agent.mrkdwn import Message
 from agent.serdes import COMPACT_JSON
 from agent.storage.blobs import full_text
-from agent.storage.slack_messages import post_or_update, post_parts
+from agent.storage.slack_messages import post_or_update
 from agent.telemetry import AGENT_SERVICE, COUNT, emit
 
 # Operations one gate adds: the wait's context, callback and submitter step, then a settle step.
@@ -82,6 +85,7 @@ class Gate:
     call_id: str | None = None
     call_order: int = 0
     spending: dict[str, Any] | None = None
+    batch: Batch | None = None  # one of a turn's gated calls, on one card together
 
 
 @dataclass(frozen=True)
@@ -210,6 +214,8 @@ def open_gate(
         on_timeout=rule.on_timeout,
         offline_model=deps.offline_model,
         spending=gate.spending,
+        status_hint=settings.status_hint(run.run_id),
+        **(_batch_fields(gate.batch) if gate.batch else {}),
     )
     reason = _nobody_can_decide(deps, record, rule)
     if reason is not None:
@@ -219,7 +225,10 @@ def open_gate(
     if stored is record:  # the first attempt, not a retried submitter
         emit(AGENT_SERVICE, {"ApprovalsRequested": (1, COUNT)}, kind=gate.kind)
     ts = None
-    if stored.channel and deps.slack is not None:
+    if gate.batch is not None:
+        if gate.batch.posts_the_card and stored.channel and deps.slack is not None:
+            ts = post_batch(deps, run, gate.batch)
+    elif stored.channel and deps.slack is not None:
         card = cards.approval_card(stored, status_hint=settings.status_hint(run.run_id))
         ts = post_or_update(
             deps.slack,
@@ -232,7 +241,7 @@ def open_gate(
         )
         if ts != stored.message_ts:
             stored = deps.store.set_approval_message(approval_id, channel=stored.channel, ts=ts)
-        _show_in_full(deps, stored, maybe_posted=stored is not record)
+        show_in_full(deps, stored, maybe_posted=stored is not record)
         notices.send_dms(
             deps.slack,
             stored,
@@ -248,21 +257,12 @@ def open_gate(
     return ts
 
 
-def _show_in_full(deps: AgentDeps, record: ApprovalRecord, *, maybe_posted: bool) -> None:
-    """Post every byte of what the card could not show, under the card, so the reviewer
-    reads all of what they approve (the card names the same content hash)."""
-    assert deps.slack is not None and record.channel is not None
-    content = cards.content_of(record)
-    if cards.fits_on_card(record):
-        return
-    post_parts(
-        deps.slack,
-        channel=record.channel,
-        parts=messages.full_content_messages(content, title=record.title),
-        key=f"{record.approval_id}-full",
-        thread_ts=record.thread_ts,
-        maybe_posted=maybe_posted,
-    )
+def _batch_fields(batch: Batch) -> dict[str, Any]:
+    return {
+        "batch_id": batch.batch_id,
+        "batch_size": batch.size,
+        "batch_position": batch.position,
+    }
 
 
 def _nobody_can_decide(deps: AgentDeps, record: ApprovalRecord, rule: GateRule) -> str | None:

@@ -211,13 +211,16 @@ def send_dms(
     why: Why,
     key: str,
     maybe_posted: bool,
+    dm: Message | None = None,
 ) -> int:
-    """DM each of ``users`` (user groups: their members) about ``record`` once under ``key``;
-    how many got theirs. A person Slack refuses is logged and counted, and the rest go on."""
+    """DM each of ``users`` (user groups: their members) about ``record`` once under ``key``
+    (``dm``: what to say instead of the record's own DM); how many got theirs. A person Slack
+    refuses is logged and counted, and the rest go on."""
     if slack is None:
         return 0
-    link = permalink(slack, record.channel, record.message_ts)
-    dm = dm_message(record, why=why, permalink=link)
+    if dm is None:
+        link = permalink(slack, record.channel, record.message_ts)
+        dm = dm_message(record, why=why, permalink=link)
     sent = 0
     for user in recipients(slack, record, users):
         try:

@@ -29,6 +29,7 @@ from agent.approvals.decisions import (
     Decider,
     Decision,
     Edit,
+    Reject,
     Revise,
     decision_to_json,
     parse_decision,
@@ -276,6 +277,32 @@ class ControlPlane:
                 return Invalid(str(err))
             return decision.model_copy(update={"arguments": edited})
         return decision
+
+    def decide_all(
+        self,
+        approval_id: str,
+        decision: Approve | Reject,
+        *,
+        claim_owner: str | None = None,
+        caller: Principal | None = None,
+    ) -> list[tuple[ApprovalRecord, DecideOutcome]]:
+        """Decide every open call of the batch card ``approval_id`` is on, each exactly once
+        and each under its own rules (one refusal never stops the others)."""
+        record = self.store.get_approval(approval_id)
+        if record is None or record.batch_id is None:
+            return []
+        calls = self.store.batch_records(record.run_id, record.batch_id)
+        open_calls = [r for r in calls if r.state == "pending"]
+        outcomes: list[tuple[ApprovalRecord, DecideOutcome]] = []
+        for call in open_calls:
+            if isinstance(decision, Approve) and call.required > 1:
+                why = f"it needs {call.required} approvals: approve it on its own row"
+                outcomes.append((call, Refused(why)))
+                continue
+            owner = f"{claim_owner}:{call.approval_id}" if claim_owner else None
+            decided = self.decide(call.approval_id, decision, claim_owner=owner, caller=caller)
+            outcomes.append((call, decided))
+        return outcomes
 
     def _vote(self, record: ApprovalRecord, decision: Approve | Edit) -> Voted | Refused | Decision:
         """Count one person's approval toward the quorum: the decision that resumes the run

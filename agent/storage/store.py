@@ -262,6 +262,13 @@ class Store:
             ConditionExpression="attribute_exists(pk)",
         )
 
+    def batch_records(self, run_id: str, batch_id: str) -> list[ApprovalRecord]:
+        """The gates of one batch card, in the order Claude asked for the calls."""
+        run = self.get_run(run_id) or {}
+        found = [self.get_approval(a) for a in run.get("approval_ids", [])]
+        batch = [r for r in found if r is not None and r.batch_id == batch_id]
+        return sorted(batch, key=lambda r: r.batch_position)
+
     def add_vote(
         self,
         approval_id: str,

@@ -10,6 +10,7 @@ wait in parallel.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, assert_never
 
 from aws_durable_execution_sdk_python import BatchResult, DurableContext, StepContext
@@ -22,6 +23,7 @@ from aws_durable_execution_sdk_python.config import (
 )
 from aws_durable_execution_sdk_python.retries import RetryStrategyConfig, create_retry_strategy
 
+from agent.approvals.batch import Batch, batch_id_for
 from agent.approvals.conditions import compile_condition
 from agent.approvals.decisions import Approve, Edit, Reject, Revise, decision_to_json
 from agent.approvals.gate import (
@@ -57,46 +59,74 @@ def run_tool_calls(
     turn: int,
     round: int,
     calls: tuple[ToolCall, ...],
+    batched: bool,
 ) -> list[dict[str, Any]]:
-    """Run every call of the turn in parallel; outcomes come back in the calls' order."""
+    """Run every call of the turn in parallel; outcomes come back in the calls' order.
 
-    def run_one(item_context: DurableContext, call: dict[str, Any], index: int, _: Any) -> Any:
-        outcome = run_tool_call(
-            item_context,
-            deps,
-            run,
-            ToolCall(**call),
-            policy=policy,
-            turn=turn,
-            index=index,
-            round=round,
-        )
+    ``batched`` (runs started since batch cards): the turn's gated calls go first in the map
+    and each gets a slot of its own, so all their gates open at once, on one card, while the
+    calls that need no one run under ``AGENT_TOOL_CONCURRENCY``: waiting for people never
+    holds a slot a running tool needs. Earlier runs keep their calls' order and one bound.
+    """
+    rules = [_gate_rule(context, deps, run, policy, call, turn, i) for i, call in enumerate(calls)]
+    gated = [i for i, (rule, _) in enumerate(rules) if rule is not None]
+    order = list(range(len(calls)))
+    concurrency = deps.settings.tool_concurrency
+    if batched:
+        order = gated + [i for i in order if i not in gated]
+        concurrency += len(gated)
+    batch_id = batch_id_for(run.execution_arn, turn) if batched and len(gated) > 1 else None
+
+    def run_one(item_context: DurableContext, item: dict[str, Any], _: int, __: Any) -> Any:
+        index = int(item["index"])
+        rule, checks = rules[index]
+        batch = None
+        if batch_id is not None and rule is not None:
+            batch = Batch(batch_id=batch_id, size=len(gated), position=gated.index(index))
+        call = CallPlan(ToolCall(**item["call"]), index, rule, checks, batch)
+        outcome = run_tool_call(item_context, deps, run, call, turn=turn, round=round)
         ran = {"run_id": run.run_id, "turn": turn, "tool": outcome["name"]}
         item_context.logger.info("tool call", extra=ran | {"status": outcome["status"]})
         return outcome
 
     batch: BatchResult[dict[str, Any]] = context.map(
-        [call.to_json() for call in calls],
+        [{"call": calls[i].to_json(), "index": i} for i in order],
         run_one,
         name=f"tools-{turn}",
         config=MapConfig(
             serdes=BATCH_JSON,
             item_serdes=COMPACT_JSON,  # else the items would get the batch's serdes
-            max_concurrency=deps.settings.tool_concurrency,
+            max_concurrency=concurrency,
             completion_config=CompletionConfig.all_completed(),  # type: ignore[no-untyped-call]
             nesting_type=NestingType.FLAT,
         ),
     )
-    outcomes: list[dict[str, Any]] = []
-    for item in sorted(batch.all, key=lambda item: item.index):
-        call = calls[item.index]
+    outcomes: dict[int, dict[str, Any]] = {}
+    for item in batch.all:
+        index = order[item.index]
+        call = calls[index]
         if item.result is not None:
-            outcomes.append(item.result)
+            outcomes[index] = item.result
         else:
             message = item.error.message if item.error else "the tool call did not finish"
             failed = outcome(call, "error", {"text": f"tool failed: {message}"})
-            outcomes.append({**failed, "operations": worst_call_operations(policy)})
-    return outcomes
+            outcomes[index] = {**failed, "operations": worst_call_operations(policy)}
+    checks = sum(c for _, c in rules)
+    ordered = [outcomes[i] for i in range(len(calls))]
+    if ordered and checks:  # the turn's condition steps count once, with its first call
+        ordered[0] = {**ordered[0], "operations": ordered[0]["operations"] + checks}
+    return ordered
+
+
+@dataclass(frozen=True)
+class CallPlan:
+    """One call of the turn, and what its gate follows (decided before the map)."""
+
+    call: ToolCall
+    index: int
+    rule: GateRule | None
+    checks: int  # condition steps it took to know the rule (counted by the turn)
+    batch: Batch | None
 
 
 def worst_call_operations(policy: Policy) -> int:
@@ -109,14 +139,13 @@ def run_tool_call(
     context: DurableContext,
     deps: AgentDeps,
     run: RunInfo,
-    call: ToolCall,
+    plan: CallPlan,
     *,
-    policy: Policy,
     turn: int,
-    index: int,
     round: int,
 ) -> dict[str, Any]:
-    """Gate the call if its policy says so, then run it: a named step, or a job."""
+    """Gate the call if its rule says so, then run it: a named step, or a job."""
+    call, index, rule = plan.call, plan.index, plan.rule
     tool = deps.tools.get(call.name)
     if tool is None:
         text = {"text": f"there is no tool named {call.name!r}"}
@@ -126,11 +155,9 @@ def run_tool_call(
         return {**outcome(call, "denied", text), "operations": 0}
     arguments = call.arguments
     decision: dict[str, Any] | None = None
-    gate_name = f"approve-{turn}-{index}"
-    rule, checks = _gate_rule(context, deps, run, policy, call, gate_name)
     if rule is not None:
         gate = Gate(
-            name=gate_name,
+            name=f"approve-{turn}-{index}",
             kind="tool",
             title=f"run {tool.name}",
             rule=rule,
@@ -139,11 +166,12 @@ def run_tool_call(
             arguments=arguments,
             call_id=call.id,
             call_order=index,
+            batch=plan.batch,
         )
         reviewed = request_approval(context, deps, run, gate)
         refusal = _refusal(call, reviewed)
         if refusal is not None:
-            return {**refusal, "operations": checks + gate_operations(rule)}
+            return {**refusal, "operations": gate_operations(rule)}
         if isinstance(reviewed, Edit) and reviewed.arguments is not None:
             arguments = reviewed.arguments
         if not isinstance(reviewed, Expired | NoDecider):
@@ -151,7 +179,7 @@ def run_tool_call(
     result, operations = _run(context, CallRun(deps, run, tool, call, arguments, turn, index))
     if decision is not None:
         result = {**result, "decision": decision}
-    return {**result, "operations": operations + checks + (gate_operations(rule) if rule else 0)}
+    return {**result, "operations": operations + (gate_operations(rule) if rule else 0)}
 
 
 def _gate_rule(
@@ -160,14 +188,16 @@ def _gate_rule(
     run: RunInfo,
     policy: Policy,
     call: ToolCall,
-    gate_name: str,
+    turn: int,
+    index: int,
 ) -> tuple[GateRule | None, int]:
     """The rule the call's gate follows (None: it runs without one), and the operations it
     took to know. A tool's table in the policy decides; its ``when`` is evaluated in a step of
     its own, so a replay reads the answer instead of evaluating it again. Without a table, the
     tool's code decides, under the default table's routing."""
     tool = deps.tools.get(call.name)
-    assert tool is not None
+    if tool is None or tool.approval.mode == "deny":
+        return None, 0  # the call is refused without anyone deciding
     table = policy.tools.get(tool.name)
     if table is None:
         needed = tool.approval.needs_approval(call.arguments)
@@ -179,7 +209,7 @@ def _gate_rule(
         lambda _: compile_condition(when).evaluate(
             args=call.arguments, requester=run.requester, channel=run.channel
         ),
-        name=f"{gate_name}-when",
+        name=f"approve-{turn}-{index}-when",
         config=StepConfig(serdes=COMPACT_JSON),
     )
     return (table.rule if applies else None), 1

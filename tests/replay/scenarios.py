@@ -29,6 +29,7 @@ PUBLIC_URL = "https://signoff.example.test"
 CENT_OF_INPUT = {"input_tokens": 5_000, "output_tokens": 0}
 READ = tool_use("t_read", "read_slack_history", channel=CHANNEL)
 ANNOUNCE = tool_use("t_post", "post_slack_message", channel="CANNOUNCE", text="We ship today")
+SECOND_POST = tool_use("t_post2", "post_slack_message", channel="COPS", text="Ship day")
 
 
 class ReportArgs(BaseModel):
@@ -231,5 +232,14 @@ SCENARIOS: tuple[Scenario, ...] = (
         waits_at="approve-0-0",
         play=approve("approve-0-0", "review-1"),
         settings={"policy": _routed()},
+    ),
+    Scenario(
+        name="batched_gates",
+        script=by_turn(
+            calls(ANNOUNCE, tool_use("t_read", "read_slack_history", channel=CHANNEL), SECOND_POST),
+            draft("Announced twice."),
+        ),
+        waits_at="approve-0-2",
+        play=approve("approve-0-0", "approve-0-2", "review-1"),
     ),
 )
