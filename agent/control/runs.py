@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from agent import progress
-from agent.approvals import cards
+from agent.approvals import audit, cards
 from agent.approvals.authz import approver_groups, refusal_reason
 from agent.approvals.card_updates import show_on_card
 from agent.approvals.decisions import (
@@ -297,6 +297,8 @@ class ControlPlane:
         )
         if after.state != "pending" and not counted:
             return decision  # closed meanwhile: the claim that follows says how
+        if counted or after.version == record.version:  # counted now, or before (a repeat)
+            audit.record(self.store, audit.vote(after, decision, version=record.version))
         if not counted and after.version != record.version:
             by = (after.edited or {}).get("by", "someone")
             return Refused(f"{by} edited this meanwhile: read the card again before approving")
@@ -319,6 +321,7 @@ class ControlPlane:
         if record.state != "decided" or claim is None or claim.owner != claim_owner:
             return None
         counted = parse_decision(record.decision or {})
+        audit.record(self.store, audit.decided(record, counted))  # if the first delivery had not
         self._show(record, cards.decided_card(record, counted, decider_name=counted.decider.name))
         return Decided(record=record, decision=counted)
 
@@ -326,8 +329,9 @@ class ControlPlane:
         record = self.store.settle_approval(
             approval_id, state="decided", decision=decision_to_json(decision)
         )
-        if record.decision == decision_to_json(decision):  # the run settled it first
-            if record.state != "decided":  # and has moved on (a revision superseded it)
+        if record.decision == decision_to_json(decision):  # ours, whoever settled it first
+            audit.record(self.store, audit.decided(record, decision))
+            if record.state != "decided":  # the run settled it and moved on (superseded)
                 return Decided(record=record, decision=decision)
         elif record.state != "decided":  # cancelled while the decision was on its way
             return self._closed(record, None) or Closed(f"this approval is {record.state}")
@@ -393,12 +397,18 @@ class ControlPlane:
             run_id, status="cancelled", phase="stopped", cancelled_by=user_id, cancelled_at=at
         )
         self._show_progress(run)
+        closed = []
         for approval_id in run.get("approval_ids", []):
             record = self.store.get_approval(approval_id)
             if record is not None and record.state in ("pending", "claimed"):
                 record = self.store.settle_approval(approval_id, state="cancelled")
                 if record.state == "cancelled":
+                    closed.append(approval_id)
                     self._show(record, cards.cancelled_card(record, by=user_id, at=at))
+        name = caller.name if caller is not None and caller.id == user_id else user_id
+        via = {"via": caller.name} if caller is not None and caller.id != user_id else {}
+        audit_by = {"id": user_id, "name": name} | via
+        audit.record(self.store, audit.cancelled(run_id, by=audit_by, closed=closed))
         return f"Run {run_id} cancelled."
 
     def _show_progress(self, run: dict[str, Any]) -> None:
