@@ -39,6 +39,7 @@ from agent.control.principals import Principal, decider_refusal, delegate_refusa
 from agent.errors import SignoffError, ToolInputError
 from agent.models import ApprovalRecord, RunRequest
 from agent.mrkdwn import Message
+from agent.storage.audit_chain import AuditEvent
 from agent.storage.store import Claim, Store
 from agent.telemetry import CALLBACK_SEND_FAILURES, CONTROL_SERVICE, COUNT, SECONDS, emit
 from agent.tools.edits import checked_edit
@@ -235,10 +236,12 @@ class ControlPlane:
         if isinstance(fit_to_send, Refused | Invalid):
             return fit_to_send
         decision = fit_to_send
+        ballot = None  # the vote that met a quorum, for the audit log once it decided the gate
         if isinstance(decision, Approve | Edit) and record.required > 1:
             counted = self._vote(record, decision)
             if isinstance(counted, Voted | Refused):
                 return counted
+            ballot = audit.vote(record, decision, version=record.version)
             decision = counted
         owner = claim_owner or uuid.uuid4().hex
         claimed = self.store.claim_approval(
@@ -261,7 +264,7 @@ class ControlPlane:
         # Closed under our own claim, before it expired: our first delivery had resumed the run.
         if not sent and not (repeat and _now_iso() <= record.expires_at):
             return Closed("this approval is closed: it expired or was already decided")
-        return self._settle_decided(approval_id, decision)
+        return self._settle_decided(approval_id, decision, ballot)
 
     def _fit(self, record: ApprovalRecord, decision: Decision) -> Decision | Refused | Invalid:
         """The decision as it will resume the run (edited arguments as the tool reads them),
@@ -297,13 +300,12 @@ class ControlPlane:
         )
         if after.state != "pending" and not counted:
             return decision  # closed meanwhile: the claim that follows says how
-        if counted or after.version == record.version:  # counted now, or before (a repeat)
-            audit.record(self.store, audit.vote(after, decision, version=record.version))
         if not counted and after.version != record.version:
             by = (after.edited or {}).get("by", "someone")
             return Refused(f"{by} edited this meanwhile: read the card again before approving")
         votes = tally(after)
         if not votes.met:
+            audit.record(self.store, audit.vote(after, decision, version=record.version))
             if counted:
                 self._show(after, cards.approval_card(after, status_hint=self._status(after)))
             return Voted(record=after, tally=votes, again=not counted)
@@ -325,12 +327,16 @@ class ControlPlane:
         self._show(record, cards.decided_card(record, counted, decider_name=counted.decider.name))
         return Decided(record=record, decision=counted)
 
-    def _settle_decided(self, approval_id: str, decision: Decision) -> DecideOutcome:
+    def _settle_decided(
+        self, approval_id: str, decision: Decision, ballot: AuditEvent | None = None
+    ) -> DecideOutcome:
         record = self.store.settle_approval(
             approval_id, state="decided", decision=decision_to_json(decision)
         )
         if record.decision == decision_to_json(decision):  # ours, whoever settled it first
-            audit.record(self.store, audit.decided(record, decision))
+            for event in (ballot, audit.decided(record, decision)):
+                if event is not None:
+                    audit.record(self.store, event)
             if record.state != "decided":  # the run settled it and moved on (superseded)
                 return Decided(record=record, decision=decision)
         elif record.state != "decided":  # cancelled while the decision was on its way
