@@ -13,6 +13,7 @@ from typing import Any
 from aws_durable_execution_sdk_python import StepContext, durable_step
 
 from agent import messages, progress
+from agent.approvals import audit
 from agent.approvals.policy_file import PolicyError
 from agent.approvals.rules import Policy
 from agent.budget import Budget
@@ -76,6 +77,14 @@ def open_run(
     }
     run = deps.store.ensure_run(fresh)
     seen_before = run is not fresh
+    started = audit.run_started(
+        run_id,
+        request,
+        policy_hash=run.get("policy_hash"),
+        model=deps.settings.model,
+        prompts=str(run.get("prompts_version") or prompts_version()),
+    )
+    audit.record(deps.store, started)
     if not seen_before:
         emit(AGENT_SERVICE, {"RunsStarted": (1, COUNT)}, source=request.source)
     thread_ts, progress_ts = run.get("thread_ts"), run.get("progress_ts")
@@ -240,6 +249,10 @@ def deliver(
     output = spill(
         text, blobs=deps.blobs, key=f"{run.run_id}/final.txt", limit=deps.settings.spill_bytes
     )
+    done = audit.delivered(
+        run.run_id, text=text, edited=edited_text is not None, decided_by=decided_by, ts=ts
+    )
+    audit.record(deps.store, done)
     return {"ts": ts, "text": output}
 
 
@@ -267,6 +280,7 @@ def finish(_: StepContext, deps: AgentDeps, run: RunInfo, result: dict[str, Any]
         cost_usd=result["usage"]["cost_usd"],
         decisions=result["decisions"],
     )
+    audit.record(deps.store, audit.run_ended(run.run_id, result))
     ended = {"RunsEnded": (1, COUNT)} | ({"RunsSucceeded": (1, COUNT)} if delivered else {})
     emit(AGENT_SERVICE, ended, status=result["status"])
     phase = "finished" if delivered else "stopped"

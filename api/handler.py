@@ -37,7 +37,7 @@ from agent.clock import now_iso
 from agent.config import Settings, running_in_lambda
 from agent.control.completions import Accepted, JobCompletions, JobReport
 from agent.control.completions import Refused as JobRefused
-from agent.control.principals import Principal, local_principal
+from agent.control.principals import Principal, audit_refusal, export_refusal, local_principal
 from agent.control.runs import (
     CancelRefused,
     Closed,
@@ -54,7 +54,24 @@ from agent.json_limits import TooDeep, check_depth
 from agent.models import MAX_PRINCIPAL_LENGTH, SLACK_ID, RunRequest, describe_validation_error
 from agent.secrets import with_secrets
 from agent.status import ended_abnormally, status_of, unknown_status
-from api.cursor import NOT_OURS, BadCursor, decode_cursor, encode_cursor
+from agent.storage.audit import AuditLog, export_days
+from api.audit import (
+    DEFAULT_EXPORT_LIMIT,
+    MAX_EXPORT_LIMIT,
+    NDJSON,
+    NEXT_CURSOR_HEADER,
+    BadRange,
+    ndjson,
+    time_range,
+)
+from api.cursor import (
+    NOT_OURS,
+    BadCursor,
+    decode_cursor,
+    decode_export_cursor,
+    encode_cursor,
+    encode_export_cursor,
+)
 from api.models import (
     ApprovalView,
     CancelBody,
@@ -250,6 +267,43 @@ def build_api(settings: Settings, control: ControlPlane) -> APIGatewayHttpResolv
             raise ApiError(403, str(err)) from None
         return Cancelled(run_id=run_id, message=message)
 
+    @app.get("/runs/<run_id>/audit", responses=_lines(401, 403, 404, 422))
+    def run_audit(run_id: str) -> Response[str]:
+        caller = _caller(app)
+        run = control.store.get_run(run_id)
+        if run is None:
+            raise ApiError(404, f"no run {run_id!r}")
+        refusal = audit_refusal(
+            caller,
+            requester=run["requester"],
+            started_by=run.get("started_by"),
+            api_approvers=control.api_approvers,
+        )
+        if refusal is not None:
+            raise ApiError(403, refusal)
+        return Response(200, NDJSON, ndjson(AuditLog(control.store.table).entries(run_id)))
+
+    @app.get("/audit", responses=_lines(400, 401, 403, 422))
+    def export_audit(
+        since: Annotated[str, Query(min_length=10, max_length=40)],
+        until: Annotated[str | None, Query(min_length=10, max_length=40)] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_EXPORT_LIMIT)] = DEFAULT_EXPORT_LIMIT,
+        cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
+    ) -> Response[str]:
+        if (refusal := export_refusal(_caller(app), control.api_approvers)) is not None:
+            raise ApiError(403, refusal)
+        try:
+            span = time_range(since, until, now=datetime.now(UTC))
+            start = decode_export_cursor(cursor, days=export_days(span.since, span.until))
+        except (BadRange, BadCursor) as err:
+            raise ApiError(400, str(err)) from None
+        entries, after = AuditLog(control.store.table).export(
+            since=span.since, until=span.until, start=start, limit=limit
+        )
+        following = encode_export_cursor(after)
+        headers = {NEXT_CURSOR_HEADER: following} if following else None
+        return Response(200, NDJSON, ndjson(entries), headers=headers)
+
     @app.get("/openapi.json", include_in_schema=False)
     def openapi() -> Response[str]:
         document = app.get_openapi_json_schema(
@@ -264,9 +318,9 @@ def build_api(settings: Settings, control: ControlPlane) -> APIGatewayHttpResolv
 
 
 ERROR_MEANINGS = {
-    400: "a query value is not one this API takes",
+    400: "a query value is not one this API takes (a time range, a cursor)",
     401: "no IAM identity and no (or a wrong) bearer token",
-    403: "the caller may not do this (who may decide or cancel)",
+    403: "the caller may not do this (who may decide, cancel or read the audit log)",
     404: "no such run, approval or completion URL",
     409: "already decided, being decided, or an idempotency key reused for another task",
     410: "the run stopped waiting for this job",
@@ -293,6 +347,16 @@ def _body(description: str, model: type[BaseModel]) -> OpenAPIResponse:
 def _answers(ok: type[BaseModel], *errors: int) -> dict[int, OpenAPIResponse]:
     """A route's success body and its error answers."""
     return {200: _body("done", ok), **_errors(*errors)}
+
+
+def _lines(*errors: int) -> dict[int, OpenAPIResponse]:
+    """A route that answers audit entries as JSON Lines, and its error answers."""
+    lines: OpenAPIResponse = {
+        "description": "audit entries, one JSON object per line (GET /audit: the next page's "
+        f"cursor in the {NEXT_CURSOR_HEADER} header, absent on the last page)",
+        "content": {NDJSON: {"schema": {"type": "string"}}},
+    }
+    return {200: lines, **_errors(*errors)}
 
 
 def _errors(*statuses: int) -> dict[int, OpenAPIResponse]:

@@ -28,6 +28,8 @@ API_ROUTES: tuple[tuple[apigwv2.HttpMethod, str], ...] = (
     (apigwv2.HttpMethod.POST, "/runs/{run_id}/cancel"),
     (apigwv2.HttpMethod.POST, "/approvals/{approval_id}/decision"),
     (apigwv2.HttpMethod.GET, "/usage"),
+    (apigwv2.HttpMethod.GET, "/runs/{run_id}/audit"),
+    (apigwv2.HttpMethod.GET, "/audit"),
     (apigwv2.HttpMethod.GET, "/openapi.json"),
 )
 # Served by the HTTP API function too, without IAM: the outside system holding a completion URL

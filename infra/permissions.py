@@ -20,6 +20,7 @@ from infra.settings import BEDROCK_MODEL
 REQUESTER_INDEX = "by_requester"
 CHANNEL_INDEX = "by_channel"
 PENDING_INDEX = "pending"
+AUDIT_INDEX = "audit_by_day"
 # The DynamoDB calls agent.storage.store makes for every function (tests/infra reads its
 # source to keep this true)...
 STORE_ACTIONS = (
@@ -69,6 +70,7 @@ def store_access(table: dynamodb.ITableV2) -> iam.PolicyStatement:
             f"{table.table_arn}/index/{REQUESTER_INDEX}",
             f"{table.table_arn}/index/{CHANNEL_INDEX}",
             f"{table.table_arn}/index/{PENDING_INDEX}",
+            f"{table.table_arn}/index/{AUDIT_INDEX}",
         ],
     )
 

@@ -7,7 +7,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.permissions import CHANNEL_INDEX, PENDING_INDEX, REQUESTER_INDEX
+from infra.permissions import AUDIT_INDEX, CHANNEL_INDEX, PENDING_INDEX, REQUESTER_INDEX
 
 TTL_ATTRIBUTE = "ttl"
 ACCESS_LOG_DAYS = 90
@@ -32,6 +32,7 @@ def run_table(scope: Construct) -> dynamodb.TableV2:
             _index(REQUESTER_INDEX, "gsi_requester", "created_at"),
             _index(CHANNEL_INDEX, "gsi_channel", "created_at"),
             _index(PENDING_INDEX, "pending", "created_at"),
+            _index(AUDIT_INDEX, "audit_day", "audit_at"),
         ],
     )
 

@@ -2,6 +2,7 @@
 
     signoff dev [--host ADDRESS] [--port 3000] [--data-dir .signoff] [--socket-mode]
                 [--json-logs] [--metrics]
+    signoff audit <run> [--verify] | signoff audit export --since <date>   (localdev.audit_cli)
 
 Runs in the foreground; Ctrl-C (or SIGTERM) stops everything it started. The console shows
 one line per event (``localdev.console``).
@@ -18,7 +19,7 @@ from pathlib import Path
 from types import FrameType
 
 from agent.config import ConfigError, chosen_provider
-from localdev import console
+from localdev import audit_cli, console
 from localdev.dynalite import DynaliteError
 from localdev.local_slack import PEOPLE
 from localdev.slack_workspace import BOT_USER
@@ -26,6 +27,9 @@ from localdev.stack import DevOptions, DevStack
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["audit"]:
+        return audit_cli.main(argv[1:])
     args = _parser().parse_args(argv)
     if args.command != "dev":
         _parser().print_help()
@@ -69,6 +73,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="signoff", description="signoff's local tools")
     commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("audit", help="print, verify or export audit logs (signoff audit -h)")
     dev = commands.add_parser("dev", help="run the whole stack on this machine")
     dev.add_argument(
         "--host",

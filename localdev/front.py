@@ -16,7 +16,7 @@ from localdev.health import Health
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 SLACK_EVENTS = "/slack/events"
-API_PREFIXES = ("/runs", "/approvals/", "/callbacks/", "/usage", "/openapi.json")
+API_PREFIXES = ("/runs", "/approvals/", "/callbacks/", "/usage", "/audit", "/openapi.json")
 
 _logger = logging.getLogger("signoff.dev")
 

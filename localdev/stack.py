@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import secrets
+import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -385,11 +386,20 @@ def _store() -> Any:
 def _ensure_table(name: str) -> None:
     import boto3
 
-    from agent.storage.store import create_table
+    from agent.storage.store import AUDIT_INDEX, create_table
 
     client = boto3.client("dynamodb")
     if name not in client.list_tables()["TableNames"]:
         create_table(client, name)
+        return
+    indexes = client.describe_table(TableName=name)["Table"].get("GlobalSecondaryIndexes", [])
+    if AUDIT_INDEX not in {index["IndexName"] for index in indexes}:
+        # dynalite cannot add an index to a table: only a fresh data dir gets it.
+        print(
+            f"warning: table {name!r} was made before the {AUDIT_INDEX} index: audit exports "
+            "(GET /audit) need a fresh --data-dir",
+            file=sys.stderr,
+        )
 
 
 @dataclass(frozen=True)

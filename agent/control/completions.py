@@ -19,6 +19,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from agent.approvals import audit
 from agent.clock import now_iso
 from agent.control.runs import CLAIM_LEASE_SECONDS, callback_closed, send_under_claim
 from agent.storage.store import Store
@@ -86,11 +87,18 @@ class JobCompletions:
             lambda: self._send(job["callback_id"], report),
             release=lambda: self.store.release_job(job_id, owner=owner),
         )
-        if not sent:
-            self.store.settle_job(job_id, state="expired", ended_at=now_iso())
-            return Refused(410, "the run stopped waiting for this job (it timed out)")
-        state = "completed" if report.succeeded else "failed"
+        state = ("completed" if report.succeeded else "failed") if sent else "expired"
         self.store.settle_job(job_id, state=state, ended_at=now_iso())
+        ended = audit.job_completed(
+            str(job["run_id"]),
+            job_id=job_id,
+            tool=job.get("tool_name"),
+            state=state,
+            error=report.error if sent else None,
+        )
+        audit.record(self.store, ended)
+        if not sent:
+            return Refused(410, "the run stopped waiting for this job (it timed out)")
         return Accepted(job_id=job_id, state=state)
 
     def heartbeat(self, token: str) -> Accepted | Refused:

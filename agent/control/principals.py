@@ -83,3 +83,21 @@ def delegate_refusal(caller: Principal, api_delegates: tuple[str, ...]) -> str |
     if not caller.is_named(api_delegates):
         return "only a delegate (API_DELEGATES) may decide on behalf of someone"
     return None
+
+
+def audit_refusal(
+    caller: Principal, *, requester: str, started_by: str | None, api_approvers: tuple[str, ...]
+) -> str | None:
+    """Why ``caller`` may not read a run's audit log, or None: its requester (or the caller
+    that started it) and the API's approvers may (with no API_APPROVERS every caller may
+    decide, so every caller is an approver)."""
+    if caller.id in (requester, started_by) or export_refusal(caller, api_approvers) is None:
+        return None
+    return "only the run's requester and the API approvers (API_APPROVERS) may read its audit log"
+
+
+def export_refusal(caller: Principal, api_approvers: tuple[str, ...]) -> str | None:
+    """Why ``caller`` may not export every run's audit log, or None (approvers may)."""
+    if not api_approvers or caller.is_named(api_approvers):
+        return None
+    return "only the API approvers (API_APPROVERS) may export the audit log"

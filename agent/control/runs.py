@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from agent import progress
-from agent.approvals import cards
+from agent.approvals import audit, cards
 from agent.approvals.authz import approver_groups, refusal_reason
 from agent.approvals.card_updates import show_on_card
 from agent.approvals.decisions import (
@@ -40,6 +40,7 @@ from agent.control.principals import Principal, decider_refusal, delegate_refusa
 from agent.errors import SignoffError, ToolInputError
 from agent.models import ApprovalRecord, RunRequest
 from agent.mrkdwn import Message
+from agent.storage.audit_chain import AuditEvent
 from agent.storage.store import Claim, Store
 from agent.telemetry import CALLBACK_SEND_FAILURES, CONTROL_SERVICE, COUNT, SECONDS, emit
 from agent.tools.edits import checked_edit
@@ -236,10 +237,12 @@ class ControlPlane:
         if isinstance(fit_to_send, Refused | Invalid):
             return fit_to_send
         decision = fit_to_send
+        ballot = None  # the vote that met a quorum, for the audit log once it decided the gate
         if isinstance(decision, Approve | Edit) and record.required > 1:
             counted = self._vote(record, decision)
             if isinstance(counted, Voted | Refused):
                 return counted
+            ballot = audit.vote(record, decision, version=record.version)
             decision = counted
         owner = claim_owner or uuid.uuid4().hex
         claimed = self.store.claim_approval(
@@ -262,7 +265,7 @@ class ControlPlane:
         # Closed under our own claim, before it expired: our first delivery had resumed the run.
         if not sent and not (repeat and _now_iso() <= record.expires_at):
             return Closed("this approval is closed: it expired or was already decided")
-        return self._settle_decided(approval_id, decision)
+        return self._settle_decided(approval_id, decision, ballot)
 
     def _fit(self, record: ApprovalRecord, decision: Decision) -> Decision | Refused | Invalid:
         """The decision as it will resume the run (edited arguments as the tool reads them),
@@ -329,6 +332,7 @@ class ControlPlane:
             return Refused(f"{by} edited this meanwhile: read the card again before approving")
         votes = tally(after)
         if not votes.met:
+            audit.record(self.store, audit.vote(after, decision, version=record.version))
             if counted:
                 self._show(after, cards.approval_card(after, status_hint=self._status(after)))
             return Voted(record=after, tally=votes, again=not counted)
@@ -346,15 +350,21 @@ class ControlPlane:
         if record.state != "decided" or claim is None or claim.owner != claim_owner:
             return None
         counted = parse_decision(record.decision or {})
+        audit.record(self.store, audit.decided(record, counted))  # if the first delivery had not
         self._show(record, cards.decided_card(record, counted, decider_name=counted.decider.name))
         return Decided(record=record, decision=counted)
 
-    def _settle_decided(self, approval_id: str, decision: Decision) -> DecideOutcome:
+    def _settle_decided(
+        self, approval_id: str, decision: Decision, ballot: AuditEvent | None = None
+    ) -> DecideOutcome:
         record = self.store.settle_approval(
             approval_id, state="decided", decision=decision_to_json(decision)
         )
-        if record.decision == decision_to_json(decision):  # the run settled it first
-            if record.state != "decided":  # and has moved on (a revision superseded it)
+        if record.decision == decision_to_json(decision):  # ours, whoever settled it first
+            for event in (ballot, audit.decided(record, decision)):
+                if event is not None:
+                    audit.record(self.store, event)
+            if record.state != "decided":  # the run settled it and moved on (superseded)
                 return Decided(record=record, decision=decision)
         elif record.state != "decided":  # cancelled while the decision was on its way
             return self._closed(record, None) or Closed(f"this approval is {record.state}")
@@ -420,12 +430,18 @@ class ControlPlane:
             run_id, status="cancelled", phase="stopped", cancelled_by=user_id, cancelled_at=at
         )
         self._show_progress(run)
+        closed = []
         for approval_id in run.get("approval_ids", []):
             record = self.store.get_approval(approval_id)
             if record is not None and record.state in ("pending", "claimed"):
                 record = self.store.settle_approval(approval_id, state="cancelled")
                 if record.state == "cancelled":
+                    closed.append(approval_id)
                     self._show(record, cards.cancelled_card(record, by=user_id, at=at))
+        name = caller.name if caller is not None and caller.id == user_id else user_id
+        via = {"via": caller.name} if caller is not None and caller.id != user_id else {}
+        audit_by = {"id": user_id, "name": name} | via
+        audit.record(self.store, audit.cancelled(run_id, by=audit_by, closed=closed))
         return f"Run {run_id} cancelled."
 
     def _show_progress(self, run: dict[str, Any]) -> None:

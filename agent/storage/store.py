@@ -5,6 +5,7 @@
                                          plus the callback id, which never leaves the backend
     JOB#<job_id>            / JOB        one long-running tool call that completes by webhook:
                                          its callback id and the secret of its completion URL
+    AUDIT#<run_id>          / 0000…1, HEAD  the run's audit log (agent.storage.audit)
 
 Writes that decide something (creating a gate, claiming it) are conditional, so concurrent
 or repeated callers agree on one outcome.
@@ -38,6 +39,7 @@ BACKEND_ONLY = (
 REQUESTER_INDEX = "by_requester"
 CHANNEL_INDEX = "by_channel"
 PENDING_INDEX = "pending"
+AUDIT_INDEX = "audit_by_day"  # audit entries by UTC day, in time order (agent.storage.audit)
 # What a usage report reads of each run, and how many runs one report reads at most.
 USAGE_FIELDS = ("run_id", "created_at", "usage", "usage_by_model", "cost_usd")
 USAGE_SCAN_LIMIT = 10_000
@@ -561,12 +563,22 @@ def create_table(dynamodb_client: Any, table_name: str) -> None:
         ],
         AttributeDefinitions=[
             {"AttributeName": name, "AttributeType": "S"}
-            for name in ("pk", "sk", "gsi_requester", "gsi_channel", "pending", "created_at")
+            for name in (
+                "pk",
+                "sk",
+                "gsi_requester",
+                "gsi_channel",
+                "pending",
+                "created_at",
+                "audit_day",
+                "audit_at",
+            )
         ],
         GlobalSecondaryIndexes=[
             _index(REQUESTER_INDEX, "gsi_requester", "created_at"),
             _index(CHANNEL_INDEX, "gsi_channel", "created_at"),
             _index(PENDING_INDEX, "pending", "created_at"),
+            _index(AUDIT_INDEX, "audit_day", "audit_at"),  # agent.storage.audit's export
         ],
         BillingMode="PAY_PER_REQUEST",
     )

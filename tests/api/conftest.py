@@ -21,7 +21,8 @@ __all__ = ["make_stack"]
 TOKEN = "test-api-token"  # the operator's: the service that starts runs in these tests
 REVIEWER_TOKEN = "reviewer-token-0123456789"  # a second service, which decides
 DELEGATE_TOKEN = "delegate-token-0123456789"  # a bridge that decides for Slack users
-OTHER_TOKENS = {REVIEWER_TOKEN: "reviewer", DELEGATE_TOKEN: "slackbridge"}
+STRANGER_TOKEN = "stranger-token-0123456789"  # a caller no API_APPROVERS list names
+OTHER_TOKENS = {REVIEWER_TOKEN: "reviewer", DELEGATE_TOKEN: "slackbridge", STRANGER_TOKEN: "nosy"}
 
 
 @dataclass
@@ -48,6 +49,25 @@ class ApiClient:
         query: dict[str, str] | None = None,
         iam_arn: str | None = None,
     ) -> tuple[int, Any]:
+        response = self.respond(
+            method, path, body, token=token, raw=raw, query=query, iam_arn=iam_arn
+        )
+        return response["statusCode"], json.loads(response["body"]) if response.get(
+            "body"
+        ) else None
+
+    def respond(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = TOKEN,
+        raw: str | None = None,
+        query: dict[str, str] | None = None,
+        iam_arn: str | None = None,
+    ) -> dict[str, Any]:
+        """The handler's whole answer (status, headers, body as sent)."""
         headers = {"content-type": "application/json"}
         if token is not None:
             headers["authorization"] = f"Bearer {token}"
@@ -66,10 +86,7 @@ class ApiClient:
                 "stage": "$default",
             },
         }
-        response = serve(self.resolver, event, None)
-        return response["statusCode"], json.loads(response["body"]) if response.get(
-            "body"
-        ) else None
+        return serve(self.resolver, event, None)
 
 
 ApiFactory = Callable[..., ApiClient]

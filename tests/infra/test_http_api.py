@@ -13,6 +13,8 @@ API_ROUTES = {
     "POST /runs/{run_id}/cancel",
     "POST /approvals/{approval_id}/decision",
     "GET /usage",
+    "GET /runs/{run_id}/audit",
+    "GET /audit",
     "GET /openapi.json",
 }
 CALLBACK_ROUTES = {"POST /callbacks/{token}", "POST /callbacks/{token}/heartbeat"}

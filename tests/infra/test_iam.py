@@ -80,6 +80,7 @@ def _expected(synth: Synthesized) -> dict[str, set[tuple[str, str, str]]]:
         f"{table}/index/by_requester",
         f"{table}/index/by_channel",
         f"{table}/index/pending",
+        f"{table}/index/audit_by_day",
     )
     executions = (f"<{lid(stack.agent.function)}.Arn>:*",)
     alias = (f"<{lid(stack.alias)}>",)

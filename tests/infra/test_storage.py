@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.storage.store import CHANNEL_INDEX, PENDING_INDEX, REQUESTER_INDEX, create_table
+from agent.storage.store import (
+    AUDIT_INDEX,
+    CHANNEL_INDEX,
+    PENDING_INDEX,
+    REQUESTER_INDEX,
+    create_table,
+)
 from infra import permissions
 from tests.infra.conftest import Synthesized
 
@@ -43,12 +49,13 @@ def test_table_keys_and_indexes_match_agent_store(default: Synthesized) -> None:
     for index in local.created["GlobalSecondaryIndexes"]:
         assert deployed[index["IndexName"]]["KeySchema"] == index["KeySchema"]
         assert deployed[index["IndexName"]]["Projection"] == index["Projection"]
-    assert set(deployed) == {REQUESTER_INDEX, CHANNEL_INDEX, PENDING_INDEX}
+    assert set(deployed) == {REQUESTER_INDEX, CHANNEL_INDEX, PENDING_INDEX, AUDIT_INDEX}
     assert (
         permissions.REQUESTER_INDEX,
         permissions.CHANNEL_INDEX,
         permissions.PENDING_INDEX,
-    ) == (REQUESTER_INDEX, CHANNEL_INDEX, PENDING_INDEX)
+        permissions.AUDIT_INDEX,
+    ) == (REQUESTER_INDEX, CHANNEL_INDEX, PENDING_INDEX, AUDIT_INDEX)
 
 
 def test_table_is_on_demand_encrypted_recoverable_and_expires_records(
