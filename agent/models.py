@@ -148,6 +148,8 @@ class ApprovalRecord(BaseModel):
     escalation_channel: str | None = None
     escalation_ts: str | None = None  # the card's copy in the escalation channel
     reminders_sent: int = 0
+    # An MCP tool's gate: {"server", "tool", "annotations", "input_schema"} as the run listed it.
+    mcp_tool: dict[str, Any] | None = None
 
     @property
     def can_request_changes(self) -> bool:

@@ -82,6 +82,7 @@ class Gate:
     call_id: str | None = None
     call_order: int = 0
     spending: dict[str, Any] | None = None
+    mcp_tool: dict[str, Any] | None = None  # an MCP tool's server, name, hints and schema
 
 
 @dataclass(frozen=True)
@@ -210,6 +211,7 @@ def open_gate(
         on_timeout=rule.on_timeout,
         offline_model=deps.offline_model,
         spending=gate.spending,
+        mcp_tool=gate.mcp_tool,
     )
     reason = _nobody_can_decide(deps, record, rule)
     if reason is not None:
