@@ -170,6 +170,9 @@ class _Reader:
             if key not in ("gates", MCP_TABLE):  # [mcp] is read at start (agent.tools.mcp)
                 self.unknown("(top level)", key, ("gates", MCP_TABLE))
         gates = self.table_at(document, "gates", "(top level)")
+        mcp = document.get(MCP_TABLE)
+        listed = mcp.get("servers") if isinstance(mcp, dict) else None
+        self.mcp_servers |= frozenset(listed) if isinstance(listed, dict) else frozenset()
         found: dict[str, Any] = {}
         for key, value in gates.items():
             if key == "tools":
