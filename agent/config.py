@@ -122,6 +122,9 @@ class Settings:
     export_log_groups: tuple[str, ...] = ()
     # The approval policy file (unset: signoff.toml at the project root, if any).
     policy_path: str | None = None
+    # What ${NAME} in the policy file's [mcp.servers] headers reads: the environment, with
+    # each secret in place (agent.secrets). Never shown.
+    variables: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if self.llm_provider not in LLM_PROVIDERS:
@@ -199,6 +202,7 @@ class Settings:
             export_buckets=split_list(env.get(ENV_EXPORT_BUCKETS, "")),
             export_log_groups=split_list(env.get(ENV_EXPORT_LOG_GROUPS, "")),
             policy_path=env.get(ENV_POLICY) or None,
+            variables=dict(env),
         )
 
     def bearer_tokens(self) -> dict[str, str]:

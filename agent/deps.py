@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.approvals.policy_source import PolicySource
+from agent.approvals.policy_source import PolicySource, policy_file_path
 from agent.approvals.rules import PolicyReader, environment_policy
 from agent.config import Settings
 from agent.model.client import build_model
@@ -15,6 +15,8 @@ from agent.model.request import ModelClient
 from agent.storage.blobs import BlobStore
 from agent.storage.store import Store
 from agent.tools import ToolRegistry, default_registry
+from agent.tools.mcp.client import McpConnector
+from agent.tools.mcp.config import load_servers
 
 SLACK_TIMEOUT_SECONDS = 10
 
@@ -50,6 +52,8 @@ class AgentDeps:
     slack: Any | None
     policy: PolicyReader  # where a new run reads the policy it keeps (agent.approvals.rules)
     aws: Callable[[str], Any] = field(default_factory=AwsClients)
+    # The policy file's [mcp.servers] (None: none configured); a run lists their tools once.
+    mcp: McpConnector | None = None
 
     @property
     def offline_model(self) -> bool:
@@ -65,6 +69,7 @@ class AgentDeps:
             tool.name for tool in registry.all() if tool.read_only and not tool.long_running
         )
         session = boto3.session.Session(region_name=settings.aws_region)
+        servers = load_servers(policy_file_path(settings.policy_path), settings.variables)
         return cls(
             settings=settings,
             model=build_model(settings, read_only_tools=read_only),
@@ -72,12 +77,15 @@ class AgentDeps:
             store=Store(session.resource("dynamodb").Table(settings.table_name)),
             blobs=BlobStore(session.client("s3"), settings.bucket),
             slack=build_slack_client(settings),
-            policy=build_policy(settings, registry),
+            policy=build_policy(settings, registry, mcp_servers=[s.name for s in servers]),
             aws=AwsClients(session),
+            mcp=McpConnector(servers) if servers else None,
         )
 
 
-def build_policy(settings: Settings, tools: ToolRegistry) -> PolicySource:
+def build_policy(
+    settings: Settings, tools: ToolRegistry, *, mcp_servers: list[str] | None = None
+) -> PolicySource:
     """The approval policy, read and checked now: ``PolicyError`` (a ``ConfigError``) names
     every problem of a bad file, so the process does not start with it."""
     base = environment_policy(
@@ -85,7 +93,9 @@ def build_policy(settings: Settings, tools: ToolRegistry) -> PolicySource:
         deadline_seconds=settings.approval_timeout_seconds,
         allow_self_approval=settings.allow_self_approval,
     )
-    return PolicySource.locate(settings.policy_path, base=base, tools=tools.approvals())
+    return PolicySource.locate(
+        settings.policy_path, base=base, tools=tools.approvals(), mcp_servers=mcp_servers or ()
+    )
 
 
 def build_slack_client(settings: Settings) -> Any | None:

@@ -1,6 +1,7 @@
 """The durable agent: Claude in steps, tools in parallel, a person's sign-off before acting.
 
     open-run            save the run, open its Slack thread
+    mcp-tools           the MCP servers' tools, listed once (only with [mcp.servers])
     budget-N            the run spent its budget: a person says whether it goes on
     llm-N               one streamed Claude turn (retried durably on 429/529/5xx)
     tools-N             the turn's tool calls in parallel; gated calls wait for approval
@@ -15,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from functools import cache
 from typing import Any, assert_never
 
@@ -40,10 +42,11 @@ from agent.model.client import model_retry_strategy
 from agent.model.pricing import spending
 from agent.model.prompts import prompts_version
 from agent.models import RunInfo, RunRequest, parse_run_request
-from agent.run_steps import deliver, finish, model_turn, open_run
+from agent.run_steps import deliver, finish, list_mcp_tools, model_turn, open_run
 from agent.secrets import with_secrets
 from agent.serdes import COMPACT_JSON
 from agent.telemetry import agent_logger
+from agent.tools.mcp.tools import with_mcp_tools
 from agent.tools.turn import run_tool_calls, worst_call_operations
 
 MODEL_STEP = StepConfig(retry_strategy=model_retry_strategy, serdes=COMPACT_JSON)
@@ -71,6 +74,10 @@ def build_handler(make_deps: Callable[[], AgentDeps]) -> Callable[..., Any]:
             note = f"the approval policy has problems, so no run can start: {run.policy_error}"
             return end_run(context, deps, run, state, "failed", note)
         policy = Policy.from_json(run.policy) if run.policy else deps.policy.current()
+        if deps.mcp is not None:
+            listing = context.step(list_mcp_tools(deps, run), name="mcp-tools", config=JSON_STEP)
+            deps = replace(deps, tools=with_mcp_tools(deps.tools, listing, deps.mcp))
+            state.count(1)
         budget = Budget.from_json(run.budget)
         while True:
             if state.out_of_turns(deps.settings.max_turns):

@@ -191,3 +191,10 @@ def nobody_can_decide_message(*, title: str, reason: str) -> Message:
     """A gate that ended at once: nobody but the requester may decide it."""
     shown = f":no_entry: Nobody can approve {fit(one_line(title), 200)}: {fit(reason, 1000)}."
     return message(shown, [section(shown)])
+
+
+def mcp_tools_missing_message(problems: list[str]) -> Message:
+    """MCP tools this run does without: a server that did not answer, a refused name."""
+    lines = "\n".join(f"• {fit(one_line(p), 300)}" for p in problems[:10])
+    blocks: list[Block] = [section(f":electric_plug: Some MCP tools are missing:\n{lines}")]
+    return message(f"Some MCP tools are missing: {fit(one_line(problems[0]), 300)}", blocks)

@@ -160,6 +160,8 @@ class ApprovalRecord(BaseModel):
     batch_position: int = 0
     batch_part: int = 1
     batch_parts: int = 1
+    # An MCP tool's gate: {"server", "tool", "annotations", "input_schema"} as the run listed it.
+    mcp_tool: dict[str, Any] | None = None
 
     @property
     def can_request_changes(self) -> bool:

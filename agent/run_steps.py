@@ -30,6 +30,7 @@ from agent.mrkdwn import Message
 from agent.storage.blobs import full_text, spill, unspill
 from agent.storage.slack_messages import post_or_update, post_parts
 from agent.telemetry import AGENT_SERVICE, COST_USD, COUNT, NONE, emit
+from agent.tools.mcp.tools import list_run_tools, listing_problems
 
 _logger = logging.getLogger(__name__)
 
@@ -254,6 +255,27 @@ def deliver(
     )
     audit.record(deps.store, done)
     return {"ts": ts, "text": output}
+
+
+@durable_step
+def list_mcp_tools(_: StepContext, deps: AgentDeps, run: RunInfo) -> dict[str, Any]:
+    """Each MCP server's tools as this run keeps them (a replay reads this list, so the run's
+    tools never change under it); the thread hears of a server that did not answer."""
+    assert deps.mcp is not None
+    listing = list_run_tools(deps.mcp)
+    problems = listing_problems(listing)
+    if problems:
+        _logger.warning("MCP tools missing from run %s: %s", run.run_id, "; ".join(problems))
+    if problems and run.channel and deps.slack is not None:
+        post_or_update(
+            deps.slack,
+            channel=run.channel,
+            message=messages.mcp_tools_missing_message(problems),
+            key=f"{run.run_id}-mcp-tools",
+            thread_ts=run.thread_ts,
+            maybe_posted=True,
+        )
+    return listing
 
 
 @durable_step

@@ -2,7 +2,8 @@
 
 In AWS a function gets ``SLACK_BOT_TOKEN_SECRET_ARN`` (and the like) instead of the secret;
 ``with_secrets`` returns the environment with each such secret's value in place, so Settings
-reads one shape everywhere. Powertools' ``get_secret`` caches the values.
+reads one shape everywhere. The same holds for each ``${NAME}`` the policy file's MCP servers
+use: the stack sets ``NAME_SECRET_ARN``. Powertools' ``get_secret`` caches the values.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ CACHE_SECONDS = 300
 def with_secrets(env: Mapping[str, str]) -> dict[str, str]:
     """``env`` plus the value of every ``<NAME>_SECRET_ARN`` it names (a set value wins)."""
     resolved = dict(env)
-    for name in SECRET_NAMES:
+    names = [k.removesuffix(ARN_SUFFIX) for k in env if k.endswith(ARN_SUFFIX)]
+    for name in names:
         arn = env.get(name + ARN_SUFFIX)
         if arn and not env.get(name):
             from aws_lambda_powertools.utilities.parameters import get_secret

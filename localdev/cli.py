@@ -1,6 +1,6 @@
 """The ``signoff`` command: ``signoff dev`` runs the whole stack on this machine.
 
-    signoff dev [--host ADDRESS] [--port 3000] [--data-dir .signoff] [--socket-mode]
+    signoff dev [--host ADDRESS] [--port 3000] [--data-dir .signoff] [--socket-mode] [--demo-mcp]
                 [--json-logs] [--metrics]
     signoff audit <run> [--verify] | signoff audit export --since <date>   (localdev.audit_cli)
 
@@ -49,6 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         data_dir=args.data_dir,
         socket_mode=args.socket_mode,
         metrics=args.metrics,
+        demo_mcp=args.demo_mcp,
     )
     stack = DevStack(options)
     signal.signal(signal.SIGTERM, _interrupt)
@@ -95,6 +96,11 @@ def _parser() -> argparse.ArgumentParser:
         "--json-logs",
         action="store_true",
         help="print the JSON log lines Lambda writes instead of one readable line per event",
+    )
+    dev.add_argument(
+        "--demo-mcp",
+        action="store_true",
+        help="also run a demo MCP server (port + 1) whose tools the agent may call",
     )
     dev.add_argument(
         "--metrics",

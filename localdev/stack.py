@@ -11,6 +11,7 @@ handlers read in AWS.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -24,7 +25,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from agent.config import ConfigError, chosen_provider
+from agent.approvals.policy_source import policy_file_path
+from agent.config import ENV_POLICY, ConfigError, chosen_provider
 from localdev.dynalite import Dynalite
 from localdev.health import Health, answers_at, table_answers
 
@@ -44,6 +46,7 @@ class DevOptions:
     data_dir: Path = Path(".signoff")
     socket_mode: bool = False
     metrics: bool = False  # print EMF metric records (off: they are JSON noise on a console)
+    demo_mcp: bool = False  # also run the demo MCP server on port + 1 (localdev.demo_mcp)
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,8 @@ class DevStack:
         )
         self.api_token = os.environ["SIGNOFF_API_TOKEN"]
         self.reviewer_token = local_secrets.reviewer_token
+        if self.options.demo_mcp:
+            self._start_demo_mcp(local_secrets.api_token)
         # Before anything starts: a bad one stops here, named.
         self.policy_file = check_settings(os.environ)
         self._start_storage()
@@ -168,6 +173,18 @@ class DevStack:
                 stop()
 
     # Parts --------------------------------------------------------------------------------
+    def _start_demo_mcp(self, secret: str) -> None:
+        """The demo MCP server; without a policy file of one's own, one that points at it."""
+        from localdev.demo_mcp import DEMO_TOKEN_VARIABLE, DemoMcp
+
+        token = "demo-" + hashlib.sha256(secret.encode()).hexdigest()[:24]
+        demo = DemoMcp(self.options.port + 1, token).start()
+        self._stops.append(demo.stop)
+        os.environ[DEMO_TOKEN_VARIABLE] = token
+        if not os.environ.get(ENV_POLICY) and policy_file_path(None) is None:
+            os.environ[ENV_POLICY] = str(demo.write_policy(self.data_dir / "demo-mcp.toml"))
+        self.demo_mcp_url = demo.url
+
     def _start_storage(self) -> None:
         from localdev.disk_s3 import DiskS3
 

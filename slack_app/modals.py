@@ -135,7 +135,7 @@ def _arguments(
     if not isinstance(arguments, dict):
         return {FIELD_BLOCK: "The arguments must be a JSON object."}
     try:
-        edited = checked_edit(tools, record.tool_name or "", arguments)
+        edited = checked_edit(tools, record.tool_name or "", arguments, mcp_tool=record.mcp_tool)
     except ToolInputError as err:
         return {FIELD_BLOCK: str(err)[:500]}
     return Submission(kind="edit", approval_id=record.approval_id, value=edited)

@@ -72,5 +72,6 @@ def test_a_bad_policy_file_fails_the_cold_start_naming_table_and_key(
 
 @pytest.mark.parametrize("module", HANDLERS)
 def test_the_example_policy_starts_every_function(module: str) -> None:
-    started = cold_start(module, SIGNOFF_POLICY=str(REPO / "signoff.toml.example"))
+    example = str(REPO / "signoff.toml.example")
+    started = cold_start(module, SIGNOFF_POLICY=example, DEMO_MCP_TOKEN="demo-token")
     assert started.returncode == 0, started.stderr[-2000:]

@@ -164,8 +164,6 @@ def _lot_buttons(pending: Sequence[ApprovalRecord]) -> ActionsBlock:
             )
         )
     buttons.append(
-        ButtonElement(
-            text="Reject all", action_id=ACTION_REJECT_ALL, value=value, style="danger"
-        )
+        ButtonElement(text="Reject all", action_id=ACTION_REJECT_ALL, value=value, style="danger")
     )
     return ActionsBlock(elements=buttons)

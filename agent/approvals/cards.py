@@ -169,7 +169,19 @@ def content_line(record: ApprovalRecord) -> str:
 
 
 def _tool_heading(record: ApprovalRecord) -> str:
-    return f"*Tool:* `{fit(one_line(record.tool_name or '?'), 200)}`\n"
+    heading = f"*Tool:* `{fit(one_line(record.tool_name or '?'), 200)}`\n"
+    return heading + (mcp_line(record.mcp_tool) + "\n" if record.mcp_tool else "")
+
+
+def mcp_line(facts: dict[str, Any]) -> str:
+    """Where an MCP tool runs and what its server says of it (hints, not guarantees)."""
+    hints = facts.get("annotations") or {}
+    said = ", ".join(f"{name} {str(value).lower()}" for name, value in hints.items())
+    return (
+        f"MCP server `{fit(one_line(str(facts.get('server'))), 60)}` · tool "
+        f"`{fit(one_line(str(facts.get('tool'))), 100)}` · "
+        + (f"the server's hints: {said}" if said else "no hints from the server: side-effecting")
+    )
 
 
 def facts_text(record: ApprovalRecord) -> str:

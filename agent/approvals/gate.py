@@ -86,6 +86,7 @@ class Gate:
     call_order: int = 0
     spending: dict[str, Any] | None = None
     batch: Batch | None = None  # one of a turn's gated calls, on one card together
+    mcp_tool: dict[str, Any] | None = None  # an MCP tool's server, name, hints and schema
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,7 @@ def open_gate(
         spending=gate.spending,
         status_hint=settings.status_hint(run.run_id),
         **(_batch_fields(gate.batch) if gate.batch else {}),
+        mcp_tool=gate.mcp_tool,
     )
     reason = _nobody_can_decide(deps, record, rule)
     if reason is not None:

@@ -43,6 +43,8 @@ MAX_DEADLINE_SECONDS = 365 * 24 * 3600
 DURATION = re.compile(r"([0-9]{1,9})([smhd])")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 24 * 3600}
 CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{1,31}")
+MCP_TABLE = "mcp"
+MCP_PREFIX = "mcp__"  # a remote MCP server's tools: mcp__<server>__<tool>
 DURATION_HINT = 'a duration such as "90s", "15m", "4h" or "2d"'
 
 Layer = dict[str, Any]  # the keys one table sets, already converted (GateRule field names)
@@ -63,13 +65,16 @@ def load_policy(
     base: Policy,
     tool_names: Iterable[str],
     code: Mapping[str, ApprovalPolicy] | None = None,
+    mcp_servers: Iterable[str] = (),
 ) -> Policy:
     """Read and check the file at ``path``; ``PolicyError`` lists every problem in it."""
     try:
         data = Path(path).read_bytes()
     except OSError as err:
         raise PolicyError([f"{path}: cannot read the policy file ({err.strerror})"]) from None
-    return parse_policy(data, source=str(path), base=base, tool_names=tool_names, code=code)
+    return parse_policy(
+        data, source=str(path), base=base, tool_names=tool_names, code=code, mcp_servers=mcp_servers
+    )
 
 
 def parse_policy(
@@ -79,13 +84,16 @@ def parse_policy(
     base: Policy,
     tool_names: Iterable[str],
     code: Mapping[str, ApprovalPolicy] | None = None,
+    mcp_servers: Iterable[str] = (),
 ) -> Policy:
-    """The policy in ``data`` (a file's bytes; ``source`` names it in every message)."""
+    """The policy in ``data`` (a file's bytes; ``source`` names it in every message).
+    ``mcp_servers``: the ``[mcp.servers]`` read at start, whose tools
+    (``mcp__<server>__<tool>``, listed only when a run starts) a tool's table may name."""
     try:
         document = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
         raise PolicyError([f"{source}: not a valid TOML file: {err}"]) from None
-    reader = _Reader(source)
+    reader = _Reader(source, frozenset(mcp_servers))
     tables = reader.gate_tables(document, frozenset(tool_names))
     layers = {table: reader.layer(table, raw) for table, raw in tables.items()}
     policy = _resolve(source, hashlib.sha256(data).hexdigest(), base, layers, code or {})
@@ -144,8 +152,9 @@ def _escalation(inherited: Escalation | None, keys: Layer) -> Escalation | None:
 class _Reader:
     """Turns the file's tables into layers, noting every problem on the way."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, mcp_servers: frozenset[str] = frozenset()) -> None:
         self.source = source
+        self.mcp_servers = mcp_servers
         self.problems: list[str] = []
 
     def problem(self, table: str, key: str | None, message: str) -> None:
@@ -158,9 +167,12 @@ class _Reader:
         """``gates.default``, ``gates.draft``, ``gates.budget`` and ``gates.tools.<name>``:
         each table the file has, with its raw keys."""
         for key in document:
-            if key != "gates":
-                self.unknown("(top level)", key, ("gates",))
+            if key not in ("gates", MCP_TABLE):  # [mcp] is read at start (agent.tools.mcp)
+                self.unknown("(top level)", key, ("gates", MCP_TABLE))
         gates = self.table_at(document, "gates", "(top level)")
+        mcp = document.get(MCP_TABLE)
+        listed = mcp.get("servers") if isinstance(mcp, dict) else None
+        self.mcp_servers |= frozenset(listed) if isinstance(listed, dict) else frozenset()
         found: dict[str, Any] = {}
         for key, value in gates.items():
             if key == "tools":
@@ -175,6 +187,18 @@ class _Reader:
             table = f"gates.tools.{name}"
             if not isinstance(value, dict):
                 self.problem("gates.tools", name, f"must be a table ([{table}])")
+            elif name.startswith(MCP_PREFIX):
+                server = name.removeprefix(MCP_PREFIX).partition("__")[0]
+                if server in self.mcp_servers and "__" in name.removeprefix(MCP_PREFIX):
+                    found[table] = value
+                else:
+                    known = ", ".join(sorted(self.mcp_servers)) or "none"
+                    self.problem(
+                        table,
+                        None,
+                        f"there is no MCP server {server!r} in [mcp.servers] (the servers: "
+                        f"{known}); MCP tools are named mcp__<server>__<tool>",
+                    )
             elif name not in tools:
                 known = ", ".join(sorted(tools)) or "none"
                 self.problem(table, None, f"there is no tool {name!r} (the tools: {known})")

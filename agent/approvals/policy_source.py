@@ -24,6 +24,12 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 POLICY_FILE_NAME = "signoff.toml"
 
 
+def policy_file_path(configured: str | None, root: Path | None = None) -> Path | None:
+    """The file ``SIGNOFF_POLICY`` names, else the project's ``signoff.toml`` if any."""
+    default = (root or PROJECT_ROOT) / POLICY_FILE_NAME
+    return Path(configured) if configured else (default if default.is_file() else None)
+
+
 class PolicySource:
     """The policy in force for new runs: a file's, re-read when it changes, or ``base``."""
 
@@ -34,11 +40,13 @@ class PolicySource:
         base: Policy,
         tool_names: Iterable[str],
         code: Mapping[str, ApprovalPolicy] | None = None,
+        mcp_servers: Iterable[str] = (),
     ) -> None:
         """Read and check ``path`` now (``PolicyError`` on a bad file); None: ``base``."""
         self.path = path
         self._base = base
         self._tool_names = frozenset(tool_names)
+        self._mcp_servers = frozenset(mcp_servers)
         self._code = dict(code or {})
         self._lock = threading.Lock()
         self._digest = ""
@@ -53,13 +61,13 @@ class PolicySource:
         base: Policy,
         tools: Mapping[str, ApprovalPolicy],
         root: Path | None = None,
+        mcp_servers: Iterable[str] = (),
     ) -> PolicySource:
         """The file ``SIGNOFF_POLICY`` names (``configured``), else the project's
         ``signoff.toml`` when present, else none (the environment's policy). ``tools``: each
         tool's name and what its code says (``ToolRegistry.approvals()``)."""
-        default = (root or PROJECT_ROOT) / POLICY_FILE_NAME
-        path = Path(configured) if configured else (default if default.is_file() else None)
-        return cls(path, base=base, tool_names=tools, code=tools)
+        path = policy_file_path(configured, root)
+        return cls(path, base=base, tool_names=tools, code=tools, mcp_servers=mcp_servers)
 
     def current(self) -> Policy:
         """The policy a run starting now gets; ``PolicyError`` when the file does not
@@ -89,6 +97,7 @@ class PolicySource:
                 base=self._base,
                 tool_names=self._tool_names,
                 code=self._code,
+                mcp_servers=self._mcp_servers,
             )
         except PolicyError as err:
             return err

@@ -275,7 +275,12 @@ class ControlPlane:
             return Refused(problem)
         if isinstance(decision, Edit) and decision.arguments is not None and self.tools:
             try:
-                edited = checked_edit(self.tools, record.tool_name or "", decision.arguments)
+                edited = checked_edit(
+                    self.tools,
+                    record.tool_name or "",
+                    decision.arguments,
+                    mcp_tool=record.mcp_tool,
+                )
             except ToolInputError as err:
                 return Invalid(str(err))
             return decision.model_copy(update={"arguments": edited})

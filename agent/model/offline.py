@@ -11,6 +11,9 @@ Like pydantic-ai's TestModel it exercises the real loop, and every kind of sign-
    a visibly revised draft.
 It reads the conversation with ``agent.model.offline_reading`` and writes with
 ``agent.model.offline_writing``.
+5. an MCP tool (``mcp__<server>__<tool>``) whose name's words the task holds (``create
+   ticket`` for ``create_ticket``) is called once, in the first turn, with schema-valid
+   arguments from its input schema (the run gates it like any call).
 It never calls another side-effecting or long-running tool. Every card says when a draft
 came from this model.
 """
@@ -18,6 +21,7 @@ came from this model.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from agent.model import offline_writing as writing
@@ -29,6 +33,7 @@ MODEL_ID = "signoff-offline-model"
 POST_TOOL = "post_slack_message"
 READ_TOOL = "read_slack_history"
 TITLE_CHARS = 150
+MCP_PREFIX = "mcp__"
 
 
 class OfflineModel:
@@ -46,7 +51,9 @@ class OfflineModel:
         if convo.feedback is not None and convo.drafts:
             return _reply([_text(writing.revise(convo.drafts[-1], convo.feedback))], request)
         tools = {tool["name"]: tool for tool in request.tools}
-        calls = self._reads(convo, tools) if convo.turns == 0 else []
+        calls = (
+            self._reads(convo, tools) + _mcp_calls(convo.task, tools) if convo.turns == 0 else []
+        )
         if not calls and POST_TOOL in tools:
             calls = _posts(convo)
         if calls:
@@ -71,6 +78,20 @@ class OfflineModel:
                 if arguments is not None:
                     calls.append({"name": name, "input": arguments})
         return calls
+
+
+def _mcp_calls(task: str, tools: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The MCP tools the task names by their words, with arguments from their schemas."""
+    said = {word.removesuffix("s") for word in re.findall(r"[a-z0-9]+", task.lower())}
+    calls = []
+    for name, tool in tools.items():
+        words = name.rpartition("__")[2].lower().split("_")
+        if name.startswith(MCP_PREFIX) and all(w.removesuffix("s") in said for w in words):
+            context = {"title": writing.cut(writing.plain(task), TITLE_CHARS)}
+            arguments = schema_valid_arguments(tool["input_schema"], context)
+            if arguments is not None:
+                calls.append({"name": name, "input": arguments})
+    return calls
 
 
 def _posts(convo: Conversation) -> list[dict[str, Any]]:

@@ -37,6 +37,11 @@ class Tool:
     approval: ApprovalPolicy = AUTO
     side_effect: bool = False
     completion: CompletionRule | None = None
+    # The call step's retry strategy (None: the turn's, agent.tools.turn.TOOL_RETRY).
+    retry: Callable[[Exception, int], Any] | None = None
+    # An MCP server's tool: {"server", "tool", "annotations", "input_schema"} (the card shows
+    # them; an Edit is checked against the schema where the tool is not registered).
+    mcp: Mapping[str, Any] | None = None
 
     @property
     def read_only(self) -> bool:

@@ -167,6 +167,7 @@ def run_tool_call(
             call_id=call.id,
             call_order=index,
             batch=plan.batch,
+            mcp_tool=dict(tool.mcp) if tool.mcp else None,
         )
         reviewed = request_approval(context, deps, run, gate)
         refusal = _refusal(call, reviewed)
@@ -223,7 +224,9 @@ def _run(context: DurableContext, call: CallRun) -> tuple[dict[str, Any], int]:
         lambda step: execute_tool(call, step),
         name=call.name,
         config=StepConfig(
-            retry_strategy=TOOL_RETRY, step_semantics=call.step_semantics, serdes=COMPACT_JSON
+            retry_strategy=call.tool.retry or TOOL_RETRY,
+            step_semantics=call.step_semantics,
+            serdes=COMPACT_JSON,
         ),
     )
     return result, 1

@@ -16,10 +16,20 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_the_agents_deps_carry_the_policy_signoff_policy_names() -> None:
     example = REPO / "signoff.toml.example"
-    deps = AgentDeps.from_settings(Settings(llm_provider="offline", policy_path=str(example)))
+    settings = Settings(
+        llm_provider="offline", policy_path=str(example), variables={"DEMO_MCP_TOKEN": "t"}
+    )
+    deps = AgentDeps.from_settings(settings)
     policy = deps.policy.current()
     assert policy.source == str(example)
-    assert set(policy.tools) == {"post_slack_message", "http_job"}
+    assert set(policy.tools) == {"post_slack_message", "http_job", "mcp__demo__create_ticket"}
+    assert deps.mcp is not None and [s.name for s in deps.mcp.servers] == ["demo"]
+
+
+def test_an_unset_variable_of_an_mcp_server_stops_the_start_naming_it() -> None:
+    example = REPO / "signoff.toml.example"
+    with pytest.raises(PolicyError, match=r"\[mcp.servers.demo\] headers: .*DEMO_MCP_TOKEN"):
+        AgentDeps.from_settings(Settings(llm_provider="offline", policy_path=str(example)))
 
 
 def test_the_policy_knows_the_tools_of_the_registry_it_is_built_with(tmp_path: Path) -> None:

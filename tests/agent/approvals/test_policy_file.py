@@ -100,7 +100,7 @@ def test_the_digest_is_the_files_and_the_source_its_path(tmp_path: Path) -> None
     ("text", "expected"),
     [
         ("[gates.defualt]", "[gates] defualt: unknown key (did you mean 'default'?)"),
-        ("[mcp]\nx = 1", "[(top level)] mcp: unknown key (known: gates)"),
+        ("[proxy]\nx = 1", "[(top level)] proxy: unknown key (known: gates, mcp)"),
         (
             "[gates.default]\naprovers = []",
             "[gates.default] aprovers: unknown key (did you mean 'approvers'?)",
