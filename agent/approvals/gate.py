@@ -31,7 +31,7 @@ from aws_durable_execution_sdk_python.types import WaitForCallbackContext
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from agent import messages, progress
-from agent.approvals import cards, inbox, notices, nudges
+from agent.approvals import audit, cards, inbox, notices, nudges
 from agent.approvals.batch import Batch
 from agent.approvals.batch_posting import post_batch
 from agent.approvals.card_updates import show_on_card
@@ -224,6 +224,7 @@ def open_gate(
         raise NobodyCanDecide(_NOBODY + reason)
     deps.store.link_approval(run.run_id, approval_id)  # first, so the run lists it once it exists
     stored = deps.store.create_approval(record, callback_id=callback_id)
+    audit.record(deps.store, audit.approval_requested(stored, gate=gate.name))
     if stored is record:  # the first attempt, not a retried submitter
         emit(AGENT_SERVICE, {"ApprovalsRequested": (1, COUNT)}, kind=gate.kind)
     ts = None
@@ -330,6 +331,7 @@ def settle_gate(deps: AgentDeps, approval_id: str, decision: Decision) -> None:
     )
     if record.state == "decided":  # not cancelled meanwhile
         message = cards.decided_card(record, decision, decider_name=decision.decider.name)
+        audit.record(deps.store, audit.decided(record, decision))
         # The control plane that took the decision has refreshed the Home tabs already
         # (with the decider's notice on theirs, which a second refresh would wipe).
         show_on_card(deps.slack, deps.store, record, message, service=AGENT_SERVICE)
@@ -341,6 +343,7 @@ def expire_gate(deps: AgentDeps, approval_id: str) -> str:
     record = deps.store.settle_approval(approval_id, state="expired")
     if record.state == "expired":
         emit(AGENT_SERVICE, {"ApprovalsExpired": (1, COUNT)}, kind=record.kind)
+        audit.record(deps.store, audit.expired(record, at=expired_at))
         _show(deps, record, cards.expired_card(record, expired_at=expired_at))
     return expired_at
 

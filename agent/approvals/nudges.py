@@ -11,7 +11,7 @@ import logging
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from agent.approvals import cards, notices
+from agent.approvals import audit, cards, notices
 from agent.approvals.card_updates import show_on_card
 from agent.approvals.ladder import Rung
 from agent.approvals.quorum import is_group, not_voted
@@ -42,6 +42,7 @@ def remind(deps: AgentDeps, run: RunInfo, record: ApprovalRecord, index: int) ->
     """Mention who has not voted in the run's thread, and DM each of them a link."""
     waiting = not_voted(record, notices.members_of(deps.slack, _groups(record)) or ())
     deps.store.set_approval_fields(record.approval_id, reminders_sent=index + 1)
+    audit.record(deps.store, audit.reminder_sent(record, index=index, waiting=waiting))
     emit(AGENT_SERVICE, {"ApprovalReminders": (1, COUNT)}, kind=record.kind)
     if deps.slack is None or not record.channel:
         return len(waiting)
@@ -67,6 +68,7 @@ def escalate(deps: AgentDeps, run: RunInfo, record: ApprovalRecord, escalation: 
         escalated_at=now_iso(),
         escalation_channel=escalation.channel,
     )
+    audit.record(deps.store, audit.escalated(record))
     emit(AGENT_SERVICE, {"ApprovalsEscalated": (1, COUNT)}, kind=record.kind)
     slack = deps.slack
     if slack is None:

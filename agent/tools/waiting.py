@@ -41,6 +41,7 @@ from aws_durable_execution_sdk_python.retries import RetryStrategyConfig, create
 from aws_durable_execution_sdk_python.types import Callback, WaitForConditionCheckContext
 from aws_durable_execution_sdk_python.waits import WaitForConditionConfig
 
+from agent.approvals import audit
 from agent.clock import iso_after, now_iso, utc_clock_after
 from agent.errors import ToolInputError
 from agent.serdes import COMPACT_JSON
@@ -161,6 +162,15 @@ class _Job:
     def _ended(self, state: PollState, status: str, **fields: Any) -> PollState:
         self.call.show("done" if status == "done" else "failed")
         emit(AGENT_SERVICE, {"ToolJobsEnded": (1, COUNT)}, outcome=status)
+        ended = "completed" if status == "done" else status
+        event = audit.job_completed(
+            self.call.run.run_id,
+            job_id=self.call.name,  # a polled job has no id of its own: its call's name
+            tool=self.tool.name,
+            state=ended,
+            error=fields.get("error"),
+        )
+        audit.record(self.call.deps.store, event)
         return state | {"status": status, **fields}
 
     def _show_next_check(
@@ -248,6 +258,12 @@ class _Job:
         if status == "timed_out" or ended.get("abandoned"):
             self.call.deps.store.expire_job(job_id, at=now_iso())
         emit(AGENT_SERVICE, {"ToolJobsEnded": (1, COUNT)}, outcome=status)
+        state = {"ok": "completed", "timed_out": "expired"}.get(status, "failed")
+        run_id, error = self.call.run.run_id, ended.get("error")
+        ended_job = audit.job_completed(
+            run_id, job_id=job_id, tool=self.tool.name, state=state, error=error
+        )
+        audit.record(self.call.deps.store, ended_job)
         self.call.show("done" if status == "ok" else "failed")
         if status != "ok":
             return self.call.outcome(status, {"text": ended["error"]})
