@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from slack_sdk.models.blocks import Block
+from slack_sdk.models.blocks import Block, ButtonElement, MarkdownTextObject, SectionBlock
 
 from agent.mrkdwn import (
     FALLBACK_LIMIT,
@@ -25,6 +25,7 @@ from agent.mrkdwn import (
     one_line,
     section,
     slack_date,
+    truncate,
 )
 
 ToolState = Literal[
@@ -41,6 +42,7 @@ TOOL_EMOJI: dict[str, str] = {
     "failed": ":warning:",
     "rejected": ":no_entry_sign:",
 }
+ACTION_REVOKE = "signoff_revoke_standing"
 PHASE_TEXT: dict[str, str] = {
     "thinking": "thinking",
     "running_tools": "running tools",
@@ -77,6 +79,16 @@ class RunProgress:
     cancelled_by: str | None = None
     cancelled_at: str | None = None
     status: str = "running"  # agent.status's word for the run
+    standing: tuple[StandingApproval, ...] = ()
+
+
+@dataclass(frozen=True)
+class StandingApproval:
+    """A tool allowed for the rest of the run, by whom, and whether it was revoked since."""
+
+    tool: str
+    by: str
+    revoked_by: str | None = None
 
 
 def _tool_line(tool: ToolProgress) -> str:
@@ -105,6 +117,7 @@ def progress_message(progress: RunProgress, *, status_hint: str) -> Message:
     blocks: list[Block] = [section(f"*{fit_written(one_line(progress.task), 200)}*\n{turn}")]
     if progress.tools:
         blocks.append(section("\n".join(_tool_line(tool) for tool in progress.tools)))
+    blocks += _standing_blocks(progress)
     if progress.cancelled_by:
         when = f" at {slack_date(progress.cancelled_at)}" if progress.cancelled_at else ""
         blocks.append(
@@ -119,6 +132,26 @@ def progress_message(progress: RunProgress, *, status_hint: str) -> Message:
     run = f"Run `{fit(progress.run_id, 64)}` · asked by {mention(progress.requester)}"
     blocks.append(context(f"{run} · `{fit(status_hint, 200)}`"))
     return message(f"Run {fit(progress.run_id, 64)}: {turn}", blocks)
+
+
+def _standing_blocks(progress: RunProgress) -> list[Block]:
+    """Each standing approval of the run, with a Revoke button while it stands."""
+    blocks: list[Block] = []
+    for grant in progress.standing:
+        tool = fit(one_line(grant.tool), 100)
+        if grant.revoked_by is not None:
+            text = f":no_entry_sign: `{tool}` was allowed for this run by {mention(grant.by)}; "
+            blocks.append(context(text + f"revoked by {mention(grant.revoked_by)}"))
+            continue
+        text = f":unlock: `{tool}` is allowed for this run by {mention(grant.by)}"
+        revoke = ButtonElement(
+            text=f"Revoke {truncate(one_line(grant.tool), 40)}",
+            action_id=ACTION_REVOKE,
+            value=f"{progress.run_id}|{grant.tool}",
+            style="danger",
+        )
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=text), accessory=revoke))
+    return blocks
 
 
 def run_opened_message(*, task: str, requester: str, run_id: str) -> Message:

@@ -153,6 +153,7 @@ class ApprovalRecord(BaseModel):
     escalation_ts: str | None = None  # the card's copy in the escalation channel
     reminders_sent: int = 0
     status_hint: str | None = None  # the command that shows the run's status, on the card
+    sticky: bool = False  # the card may offer "Approve and allow <tool> for this run"
     # One card for a turn's gated calls (agent.approvals.batch): which batch, how many calls
     # it holds, and which of its cards (parts) shows this call.
     batch_id: str | None = None

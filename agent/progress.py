@@ -12,7 +12,7 @@ import threading
 from typing import Any
 
 from agent.deps import AgentDeps
-from agent.messages import RunProgress, ToolProgress, progress_message
+from agent.messages import RunProgress, StandingApproval, ToolProgress, progress_message
 from agent.models import RunInfo
 from agent.status import status_of
 
@@ -92,4 +92,12 @@ def progress_of(record: dict[str, Any]) -> RunProgress:
         cancelled_by=record.get("cancelled_by"),
         cancelled_at=record.get("cancelled_at"),
         status=status_of(record),
+        standing=tuple(
+            StandingApproval(
+                tool=tool,
+                by=str((grant.get("by") or {}).get("id") or "someone"),
+                revoked_by=grant.get("revoked_by"),
+            )
+            for tool, grant in sorted((record.get("standing") or {}).items())
+        ),
     )

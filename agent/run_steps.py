@@ -66,6 +66,7 @@ def open_run(
         "phase": "thinking",
         "turn": 0,
         "tools": {},
+        "standing": {},  # standing approvals granted for the run, by tool
         "created_at": now_iso(),
         "prompts_version": prompts_version(),
         "budget": budget.to_json(),

@@ -35,6 +35,14 @@ class Cancel:
 
 
 @dataclass(frozen=True)
+class Revoke:
+    """End a standing approval: ``revoke <run> <tool>``."""
+
+    run_id: str
+    tool: str
+
+
+@dataclass(frozen=True)
 class Usage:
     """Spending over the last ``days``: the caller's and the channel's, or one user's or
     channel's (``target``: a user id U…/W…, a channel id C…/G…, or a name to look up:
@@ -53,7 +61,7 @@ class Start:
     task: str
 
 
-Command = Help | Status | Pending | Cancel | Usage | Start
+Command = Help | Status | Pending | Cancel | Revoke | Usage | Start
 MAX_TASK = 8000
 # How Slack escapes a mention in command text: <@U123|name> or <#C123|name>.
 _MENTION = re.compile(r"^<[@#](?P<id>[UWCG][A-Z0-9]{1,31})(\|[^>]*)?>$")
@@ -65,6 +73,7 @@ SUBCOMMANDS = (
     ("status [run]", "your latest runs, or one run."),
     ("pending", "your running runs and the approvals waiting on you."),
     ("cancel <run>", "stop a run (its requester or an approver)."),
+    ("revoke <run> <tool>", "end a standing approval of a tool in a run, from its next call."),
     (
         "usage [@user|#channel] [days]",
         "tokens and cost, yours and this channel's by default (last {days} days).",
@@ -79,7 +88,8 @@ def unescape(text: str) -> str:
 
 
 def parse_command(text: str) -> Command:
-    """``help``, ``status [run]``, ``pending``, ``cancel <run>``, ``usage …``, or a task."""
+    """``help``, ``status [run]``, ``pending``, ``cancel <run>``, ``revoke <run> <tool>``,
+    ``usage …``, or a task."""
     text = unescape(text)
     words = text.strip().split()
     if not words or words[0].lower() == "help":
@@ -91,6 +101,8 @@ def parse_command(text: str) -> Command:
         return Pending()
     if verb == "cancel" and len(rest) <= 1:
         return Cancel(rest[0] if rest else None)
+    if verb == "revoke" and len(rest) == 2:
+        return Revoke(rest[0], rest[1])
     if verb == "usage" and (usage := _parse_usage(rest)) is not None:
         return usage
     return Start(text.strip())

@@ -108,6 +108,8 @@ def _register_command(app: App, settings: SlackSettings, control: ControlFactory
                     respond(f"There is no run `{escape(run_id)}`.")
                 except CancelRefused as err:
                     respond(f"{escape(str(err))}.")
+            case commands.Revoke(run_id=run_id, tool=tool):
+                respond(revoke_text(control(), run_id, tool, command["user_id"]))
 
     app.command(settings.slash_command)(ack=ack_command, lazy=[run_command])
 
@@ -254,6 +256,16 @@ def _register_mention(app: App, control: ControlFactory) -> None:
     app.event("app_mention")(ack=ack_mention, lazy=[run_mention])
 
 
+def revoke_text(plane: ControlPlane, run_id: str, tool: str, user: str) -> str:
+    """End a standing approval (from ``/agent revoke`` or the progress message's button)."""
+    try:
+        return escape(plane.revoke(run_id, tool, user))
+    except RunNotFound:
+        return f"There is no run `{escape(run_id)}`."
+    except CancelRefused as err:
+        return f"{escape(str(err))}."
+
+
 def _bot_user(body: dict[str, Any]) -> str | None:
     """The app's own user id, from the event's authorizations (Slack always sends them)."""
     authorizations = body.get("authorizations") or [{}]
@@ -301,7 +313,20 @@ def _register_buttons(app: App, control: ControlFactory) -> None:
 
         return open_modal
 
+    def decide_standing(body: dict[str, Any], client: WebClient) -> None:
+        decision = Approve(decider=_decider(body["user"]), at=_now(), standing=True)
+        _decide(control(), client, decision, body, tell_refusals=False)
+
+    def ack_revoke(ack: Ack) -> None:
+        ack()
+
+    def revoke_standing(body: dict[str, Any], client: WebClient) -> None:
+        run_id, _, tool = str((body.get("actions") or [{}])[0].get("value", "")).partition("|")
+        _tell(client, body, revoke_text(control(), run_id, tool, body["user"]["id"]))
+
     app.action(cards.ACTION_APPROVE)(ack=ack_approve, lazy=[decide_approve])
+    app.action(cards.ACTION_APPROVE_STANDING)(ack=ack_approve, lazy=[decide_standing])
+    app.action(messages.ACTION_REVOKE)(ack=ack_revoke, lazy=[revoke_standing])
     app.action(cards.ACTION_EDIT)(opener(modals.edit_modal))
     app.action(cards.ACTION_REVISE)(opener(modals.revise_modal))
     app.action(cards.ACTION_REJECT)(opener(modals.reject_modal))

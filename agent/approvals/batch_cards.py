@@ -129,6 +129,7 @@ def _call_buttons(record: ApprovalRecord) -> ActionsBlock:
             ButtonElement(
                 text="Approve", action_id=cards.ACTION_APPROVE, value=value, style="primary"
             ),
+            *([cards.standing_button(record)] if record.sticky else []),
             ButtonElement(text="Edit", action_id=cards.ACTION_EDIT, value=value),
             ButtonElement(
                 text="Reject",

@@ -49,6 +49,7 @@ ACTION_APPROVE = "signoff_approve"
 ACTION_EDIT = "signoff_edit"
 ACTION_REVISE = "signoff_revise"
 ACTION_REJECT = "signoff_reject"
+ACTION_APPROVE_STANDING = "signoff_approve_standing"
 ACTIONS_BLOCK_ID = "signoff_actions"
 INLINE_VALUE = 80  # longer texts get a block of their own
 
@@ -232,6 +233,23 @@ def quorum_line(record: ApprovalRecord, members: Iterable[str] = ()) -> str:
     return " · ".join(parts)
 
 
+def standing_button(record: ApprovalRecord) -> ButtonElement:
+    """ "Approve and allow <tool> for this run": later calls of the tool skip the card."""
+    confirm = ConfirmObject(
+        title="Allow for this run?",
+        text="Later calls of this tool in this run run without asking anyone, until revoked.",
+        confirm="Allow",
+        deny="Cancel",
+    )
+    tool = truncate(one_line(record.tool_name or "it"), 30)
+    return ButtonElement(
+        text=f"Approve and allow {tool} for this run",
+        action_id=ACTION_APPROVE_STANDING,
+        value=record.approval_id,
+        confirm=confirm,
+    )
+
+
 def _buttons(record: ApprovalRecord) -> ActionsBlock:
     value = record.approval_id  # the only thing a click carries back
     reject_confirm = ConfirmObject(
@@ -262,6 +280,7 @@ def _buttons(record: ApprovalRecord) -> ActionsBlock:
         )
     buttons = [
         ButtonElement(text="Approve", action_id=ACTION_APPROVE, value=value, style="primary"),
+        *([standing_button(record)] if record.sticky else []),
         ButtonElement(text="Edit", action_id=ACTION_EDIT, value=value),
     ]
     if record.can_request_changes:

@@ -43,6 +43,8 @@ class _Approval(_Base):
 
 class Approve(_Approval):
     decision: Literal["approve"] = "approve"
+    # "Approve and allow <tool> for this run": later calls of the tool skip the card.
+    standing: bool | None = None
 
 
 class Edit(_Approval):

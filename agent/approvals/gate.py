@@ -86,6 +86,7 @@ class Gate:
     call_order: int = 0
     spending: dict[str, Any] | None = None
     batch: Batch | None = None  # one of a turn's gated calls, on one card together
+    sticky: bool = False  # the card may offer "Approve and allow <tool> for this run"
     mcp_tool: dict[str, Any] | None = None  # an MCP tool's server, name, hints and schema
 
 
@@ -216,6 +217,7 @@ def open_gate(
         offline_model=deps.offline_model,
         spending=gate.spending,
         status_hint=settings.status_hint(run.run_id),
+        sticky=gate.sticky,
         **(_batch_fields(gate.batch) if gate.batch else {}),
         mcp_tool=gate.mcp_tool,
     )

@@ -35,6 +35,7 @@ RULE_KEYS = (
     "approvers", "required", "remind", "deadline", "on_timeout", "allow_self_approval", "escalate",
 )  # fmt: skip
 ESCALATE_KEYS = ("after", "to", "channel")
+TOOL_KEYS = ("when", "sticky")
 ON_TIMEOUT: tuple[OnTimeout, ...] = ("reject", "end_run")
 # Each reminder is two durable operations (a wait and its step): a bounded ladder.
 MAX_REMINDERS = 10
@@ -126,13 +127,17 @@ def _resolve(
         if name == table:
             continue
         rule = resolved.for_code_tool(name, code[name]) if name in code else default
-        tools[name] = ToolRule(rule=_apply(rule, layer, table, layers), when=layer.get("when"))
+        tools[name] = ToolRule(
+            rule=_apply(rule, layer, table, layers),
+            when=layer.get("when"),
+            sticky=bool(layer.get("sticky", False)),
+        )
     return replace(resolved, tools=tools)
 
 
 def _apply(rule: GateRule, layer: Layer, table: str, layers: Mapping[str, Layer]) -> GateRule:
     """``rule`` with the keys ``layer`` sets; named after the table when the file has it."""
-    fields = {key: value for key, value in layer.items() if key not in ("escalate", "when")}
+    fields = {k: v for k, v in layer.items() if k not in ("escalate", "when", "sticky")}
     if table in layers:
         fields["table"] = table
     if "escalate" in layer:
@@ -223,11 +228,15 @@ class _Reader:
         is_tool = table.startswith("gates.tools.")
         layer: Layer = {}
         for key, value in raw.items():
-            if key == "when":
-                if is_tool:
-                    self.when(table, value, layer)
+            if key in TOOL_KEYS and not is_tool:
+                self.problem(table, key, "only a tool's table ([gates.tools.<name>]) has one")
+            elif key == "when":
+                self.when(table, value, layer)
+            elif key == "sticky":
+                if isinstance(value, bool):
+                    layer["sticky"] = value
                 else:
-                    self.problem(table, key, "only a tool's table ([gates.tools.<name>]) has one")
+                    self.problem(table, key, f"must be true or false (got {value!r})")
             elif key == "escalate":
                 if isinstance(value, dict):
                     layer["escalate"] = self.escalate(f"{table}.escalate", value)
@@ -236,7 +245,7 @@ class _Reader:
             elif key in RULE_KEYS:
                 self.rule_key(table, key, value, layer)
             else:
-                self.unknown(table, key, (*RULE_KEYS, "when") if is_tool else RULE_KEYS)
+                self.unknown(table, key, (*RULE_KEYS, *TOOL_KEYS) if is_tool else RULE_KEYS)
         return layer
 
     def rule_key(self, table: str, key: str, value: Any, layer: Layer) -> None:
@@ -341,6 +350,11 @@ class _Reader:
         not repeated for every table that inherits it."""
         rules = [policy.default, policy.draft, policy.budget]
         rules += [tool.rule for tool in policy.tools.values()]
+        for tool in policy.tools.values():
+            if tool.sticky and tool.rule.required > 1:
+                got = tool.rule.required
+                needs = f"a standing approval is one person's: it needs required = 1 (got {got})"
+                self.problem(tool.rule.table, "sticky", needs)
         reported: set[tuple[str, str, str]] = set()
         for rule in rules:
             if rule.table not in layers:

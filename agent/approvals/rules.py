@@ -74,11 +74,15 @@ class GateRule:
 
 @dataclass(frozen=True, kw_only=True)
 class ToolRule:
-    """A tool's table: its gate, and the CEL condition (over ``args``, ``requester`` and
-    ``channel``) under which it applies (None: every call)."""
+    """A tool's table: its gate, the CEL condition (over ``args``, ``requester`` and
+    ``channel``) under which it applies (None: every call), and whether it may be approved
+    for the rest of a run."""
 
     rule: GateRule
     when: str | None = None
+    # A person may approve the tool for the rest of the run ("Approve and allow"): later calls
+    # whose arguments satisfy the same ``when`` run without a card. Only with required = 1.
+    sticky: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,7 +121,8 @@ class Policy:
             "draft": self.draft.to_json(),
             "budget": self.budget.to_json(),
             "tools": {
-                name: {"rule": t.rule.to_json(), "when": t.when} for name, t in self.tools.items()
+                name: {"rule": t.rule.to_json(), "when": t.when, "sticky": t.sticky}
+                for name, t in self.tools.items()
             },
         }
 
@@ -130,7 +135,11 @@ class Policy:
             draft=GateRule.from_json(data["draft"]),
             budget=GateRule.from_json(data["budget"]),
             tools={
-                name: ToolRule(rule=GateRule.from_json(t["rule"]), when=t.get("when"))
+                name: ToolRule(
+                    rule=GateRule.from_json(t["rule"]),
+                    when=t.get("when"),
+                    sticky=bool(t.get("sticky", False)),
+                )
                 for name, t in (data.get("tools") or {}).items()
             },
         )

@@ -265,7 +265,56 @@ class ControlPlane:
         # Closed under our own claim, before it expired: our first delivery had resumed the run.
         if not sent and not (repeat and _now_iso() <= record.expires_at):
             return Closed("this approval is closed: it expired or was already decided")
-        return self._settle_decided(approval_id, decision, ballot)
+        settled = self._settle_decided(approval_id, decision, ballot)
+        if isinstance(settled, Decided) and isinstance(decision, Approve) and decision.standing:
+            self._grant_standing(settled.record, decision)
+        return settled
+
+    # Standing approvals ----------------------------------------------------------------------
+    def _grant_standing(self, record: ApprovalRecord, decision: Approve) -> None:
+        """The decider allowed the tool for the rest of the run: later calls skip the card."""
+        tool = record.tool_name or ""
+        grant = {
+            "by": {"id": decision.decider.id, "name": decision.decider.name},
+            "at": decision.at,
+            "approval_id": record.approval_id,
+        }
+        if self.store.grant_standing(record.run_id, tool, grant):
+            granted = audit.standing_granted(
+                record.run_id, tool=tool, approval_id=record.approval_id, by=decision.decider
+            )
+            audit.record(self.store, granted)
+            run = self.store.get_run(record.run_id)
+            if run is not None:
+                self._show_progress(run)
+
+    def revoke(
+        self, run_id: str, tool: str, user_id: str, *, caller: Principal | None = None
+    ) -> str:
+        """End the standing approval of ``tool`` in the run, from its next call on. Who may:
+        as for cancelling (the requester, an approver, an API caller allowed to)."""
+        run = self.store.get_run(run_id)
+        if run is None:
+            raise RunNotFound(f"no run {run_id!r}")
+        refusal = self._cancel_refusal(run, user_id, caller)
+        if refusal is not None:
+            raise CancelRefused(refusal.replace("cancel", "revoke"))
+        grant = self.store.revoke_standing(run_id, tool, by=user_id, at=_now_iso())
+        if grant is None:
+            return f"No standing approval of {tool} is in force in run {run_id}."
+        revoked = audit.standing_revoked(
+            run_id,
+            tool=tool,
+            granted_in=str(grant["approval_id"]),
+            by={"id": user_id, "name": user_id},
+        )
+        audit.record(self.store, revoked)
+        updated = self.store.get_run(run_id)
+        if updated is not None:
+            self._show_progress(updated)
+        return (
+            f"The standing approval of {tool} in run {run_id} is revoked: its next call asks again."
+        )
 
     def _fit(self, record: ApprovalRecord, decision: Decision) -> Decision | Refused | Invalid:
         """The decision as it will resume the run (edited arguments as the tool reads them),
@@ -508,6 +557,8 @@ def callback_closed(err: ClientError) -> bool:
 
 
 def _unfit(record: ApprovalRecord, decision: Decision) -> str | None:
+    if isinstance(decision, Approve) and decision.standing and not record.sticky:
+        return "this call cannot be allowed for the rest of the run: approve it alone"
     if record.kind == "budget" and isinstance(decision, Edit | Revise):
         return "a budget card takes only continue (approve) or stop (reject)"
     if isinstance(decision, Revise) and not record.can_request_changes:

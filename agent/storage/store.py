@@ -264,6 +264,42 @@ class Store:
             ConditionExpression="attribute_exists(pk)",
         )
 
+    def grant_standing(self, run_id: str, tool: str, grant: dict[str, Any]) -> bool:
+        """Record a standing approval of ``tool`` for the run, once (False: one stands)."""
+        try:
+            self.table.update_item(
+                Key=run_key(run_id),
+                UpdateExpression="SET standing.#t = :g",
+                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(standing.#t)"
+                " OR attribute_exists(standing.#t.revoked_at))",
+                ExpressionAttributeNames={"#t": tool},
+                ExpressionAttributeValues={":g": _dynamo(grant)},
+            )
+        except ClientError as err:
+            if is_conditional_failure(err):
+                return False
+            raise
+        return True
+
+    def revoke_standing(self, run_id: str, tool: str, *, by: str, at: str) -> dict[str, Any] | None:
+        """End a standing approval from the next call on; the grant as it was (None: none
+        stood)."""
+        try:
+            response = self.table.update_item(
+                Key=run_key(run_id),
+                UpdateExpression="SET standing.#t.revoked_at = :at, standing.#t.revoked_by = :by",
+                ConditionExpression="attribute_exists(standing.#t) AND "
+                "attribute_not_exists(standing.#t.revoked_at)",
+                ExpressionAttributeNames={"#t": tool},
+                ExpressionAttributeValues={":at": at, ":by": by},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as err:
+            if is_conditional_failure(err):
+                return None
+            raise
+        return dict(_public(response["Attributes"])["standing"][tool])
+
     def batch_records(self, run_id: str, batch_id: str) -> list[ApprovalRecord]:
         """The gates of one batch card, in the order Claude asked for the calls."""
         run = self.get_run(run_id) or {}

@@ -63,6 +63,7 @@ class CallRun:
     arguments: dict[str, Any]
     turn: int
     index: int
+    note: str | None = None  # shown beside the call's state (a standing approval's grantor)
 
     @property
     def name(self) -> str:
@@ -112,5 +113,5 @@ class CallRun:
             order=self.index,
             name=self.tool.name,
             state=state,
-            detail=detail,
+            detail=detail or self.note,
         )

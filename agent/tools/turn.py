@@ -23,6 +23,7 @@ from aws_durable_execution_sdk_python.config import (
 )
 from aws_durable_execution_sdk_python.retries import RetryStrategyConfig, create_retry_strategy
 
+from agent.approvals import audit
 from agent.approvals.batch import Batch, batch_id_for
 from agent.approvals.conditions import compile_condition
 from agent.approvals.decisions import Approve, Edit, Reject, Revise, decision_to_json
@@ -41,6 +42,7 @@ from agent.errors import ToolInputError
 from agent.model.prompts import load_prompt
 from agent.models import RunInfo, ToolCall
 from agent.serdes import BATCH_JSON, COMPACT_JSON
+from agent.telemetry import AGENT_SERVICE, COUNT, emit
 from agent.tools.results import CallRun, failure_text, outcome, output_text
 from agent.tools.waiting import JOB_OPERATIONS, run_job
 
@@ -68,8 +70,8 @@ def run_tool_calls(
     calls that need no one run under ``AGENT_TOOL_CONCURRENCY``: waiting for people never
     holds a slot a running tool needs. Earlier runs keep their calls' order and one bound.
     """
-    rules = [_gate_rule(context, deps, run, policy, call, turn, i) for i, call in enumerate(calls)]
-    gated = [i for i, (rule, _) in enumerate(rules) if rule is not None]
+    gatings = [_gating(context, deps, run, policy, call, turn, i) for i, call in enumerate(calls)]
+    gated = [i for i, gating in enumerate(gatings) if gating.rule is not None]
     order = list(range(len(calls)))
     concurrency = deps.settings.tool_concurrency
     if batched:
@@ -79,11 +81,10 @@ def run_tool_calls(
 
     def run_one(item_context: DurableContext, item: dict[str, Any], _: int, __: Any) -> Any:
         index = int(item["index"])
-        rule, checks = rules[index]
         batch = None
-        if batch_id is not None and rule is not None:
+        if batch_id is not None and gatings[index].rule is not None:
             batch = Batch(batch_id=batch_id, size=len(gated), position=gated.index(index))
-        call = CallPlan(ToolCall(**item["call"]), index, rule, checks, batch)
+        call = CallPlan(ToolCall(**item["call"]), index, gatings[index], batch)
         outcome = run_tool_call(item_context, deps, run, call, turn=turn, round=round)
         ran = {"run_id": run.run_id, "turn": turn, "tool": outcome["name"]}
         item_context.logger.info("tool call", extra=ran | {"status": outcome["status"]})
@@ -111,7 +112,7 @@ def run_tool_calls(
             message = item.error.message if item.error else "the tool call did not finish"
             failed = outcome(call, "error", {"text": f"tool failed: {message}"})
             outcomes[index] = {**failed, "operations": worst_call_operations(policy)}
-    checks = sum(c for _, c in rules)
+    checks = sum(gating.checks for gating in gatings)
     ordered = [outcomes[i] for i in range(len(calls))]
     if ordered and checks:  # the turn's condition steps count once, with its first call
         ordered[0] = {**ordered[0], "operations": ordered[0]["operations"] + checks}
@@ -124,8 +125,7 @@ class CallPlan:
 
     call: ToolCall
     index: int
-    rule: GateRule | None
-    checks: int  # condition steps it took to know the rule (counted by the turn)
+    gating: Gating
     batch: Batch | None
 
 
@@ -145,7 +145,7 @@ def run_tool_call(
     round: int,
 ) -> dict[str, Any]:
     """Gate the call if its rule says so, then run it: a named step, or a job."""
-    call, index, rule = plan.call, plan.index, plan.rule
+    call, index, rule = plan.call, plan.index, plan.gating.rule
     tool = deps.tools.get(call.name)
     if tool is None:
         text = {"text": f"there is no tool named {call.name!r}"}
@@ -167,6 +167,7 @@ def run_tool_call(
             call_id=call.id,
             call_order=index,
             batch=plan.batch,
+            sticky=plan.gating.sticky,
             mcp_tool=dict(tool.mcp) if tool.mcp else None,
         )
         reviewed = request_approval(context, deps, run, gate)
@@ -177,13 +178,29 @@ def run_tool_call(
             arguments = reviewed.arguments
         if not isinstance(reviewed, Expired | NoDecider):
             decision = decision_to_json(reviewed)
-    result, operations = _run(context, CallRun(deps, run, tool, call, arguments, turn, index))
+    note = None
+    if plan.gating.allowed_by is not None:
+        note = _allowed(deps, run, call, plan.gating.allowed_by)
+    result, operations = _run(
+        context, CallRun(deps, run, tool, call, arguments, turn, index, note=note)
+    )
     if decision is not None:
         result = {**result, "decision": decision}
     return {**result, "operations": operations + (gate_operations(rule) if rule else 0)}
 
 
-def _gate_rule(
+@dataclass(frozen=True)
+class Gating:
+    """What stands between a call and running: its gate's rule (None: nothing), whether the
+    card may offer a standing approval, and the standing approval it runs under, if any."""
+
+    rule: GateRule | None
+    checks: int = 0  # steps it took to know (a condition, a standing approval)
+    sticky: bool = False
+    allowed_by: dict[str, Any] | None = None
+
+
+def _gating(
     context: DurableContext,
     deps: AgentDeps,
     run: RunInfo,
@@ -191,29 +208,65 @@ def _gate_rule(
     call: ToolCall,
     turn: int,
     index: int,
-) -> tuple[GateRule | None, int]:
-    """The rule the call's gate follows (None: it runs without one), and the operations it
-    took to know. A tool's table in the policy decides; its ``when`` is evaluated in a step of
-    its own, so a replay reads the answer instead of evaluating it again. Without a table, the
-    tool's code decides, under the default table's routing."""
+) -> Gating:
+    """How the call is gated. A tool's table in the policy decides; its ``when`` is evaluated
+    in a step of its own, and so is the look for a standing approval, so a replay reads the
+    answers instead of asking again. Without a table, the tool's code decides, under the
+    default table's routing."""
     tool = deps.tools.get(call.name)
     if tool is None or tool.approval.mode == "deny":
-        return None, 0  # the call is refused without anyone deciding
+        return Gating(None)  # the call is refused without anyone deciding
     table = policy.tools.get(tool.name)
     if table is None:
         needed = tool.approval.needs_approval(call.arguments)
-        return (policy.for_code_tool(tool.name, tool.approval) if needed else None), 0
+        return Gating(policy.for_code_tool(tool.name, tool.approval) if needed else None)
+    checks = 0
     when = table.when
-    if when is None:
-        return table.rule, 0
-    applies = context.step(
-        lambda _: compile_condition(when).evaluate(
-            args=call.arguments, requester=run.requester, channel=run.channel
-        ),
-        name=f"approve-{turn}-{index}-when",
+    if when is not None:
+        applies = context.step(
+            lambda _: compile_condition(when).evaluate(
+                args=call.arguments, requester=run.requester, channel=run.channel
+            ),
+            name=f"approve-{turn}-{index}-when",
+            config=StepConfig(serdes=COMPACT_JSON),
+        )
+        checks += 1
+        if not applies:
+            return Gating(None, checks)
+    sticky = table.sticky and table.rule.required == 1
+    if not sticky:
+        return Gating(table.rule, checks)
+    grant: dict[str, Any] | None = context.step(
+        lambda _: standing_grant(deps, run, tool.name),
+        name=f"approve-{turn}-{index}-standing",
         config=StepConfig(serdes=COMPACT_JSON),
     )
-    return (table.rule if applies else None), 1
+    if grant is not None:
+        return Gating(None, checks + 1, allowed_by=grant)
+    return Gating(table.rule, checks + 1, sticky=True)
+
+
+def standing_grant(deps: AgentDeps, run: RunInfo, tool: str) -> dict[str, Any] | None:
+    """The standing approval of ``tool`` in force for the run now, if any."""
+    record = deps.store.get_run(run.run_id) or {}
+    grant = (record.get("standing") or {}).get(tool)
+    return None if not grant or grant.get("revoked_at") else dict(grant)
+
+
+def _allowed(deps: AgentDeps, run: RunInfo, call: ToolCall, grant: dict[str, Any]) -> str:
+    """A call that runs under a standing approval: recorded like any decision; what its
+    progress line says."""
+    by = str((grant.get("by") or {}).get("name") or "someone")
+    used = audit.standing_used(
+        run.run_id,
+        tool=call.name,
+        call_id=call.id,
+        arguments=call.arguments,
+        granted_in=str(grant.get("approval_id", "")),
+    )
+    audit.record(deps.store, used)
+    emit(AGENT_SERVICE, {"StandingApprovalsUsed": (1, COUNT)}, tool=call.name)
+    return f"allowed by @{by}'s standing approval"
 
 
 def _run(context: DurableContext, call: CallRun) -> tuple[dict[str, Any], int]:
