@@ -98,6 +98,13 @@ ROWS = (
         "one click on a 1-of-1 gate in the same run: {single_click_to_resume_ms} ms",
         "single_click_to_resume_ms",
     ),
+    Row(
+        "batch_wall_s",
+        "s",
+        "5 gated calls, one card per call: {per_call_wall_s} s",
+        "per_call_wall_s",
+    ),
+    Row("batch_clicks", "clicks", "one card per call: {per_call_clicks} clicks", "per_call_clicks"),
     Row("reminder_operations", "ops", "a wait and a step: 2", 2.0),
     Row("reminder_checkpoint_bytes", "bytes", "no floor: what a reminder's step returns"),
     *(

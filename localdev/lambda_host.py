@@ -194,20 +194,8 @@ class LocalLambda(WebServer):
         return 200, {"X-Amz-Executed-Version": "$LATEST"}, json.dumps(result).encode()
 
     def nudge(self, callback_id: str) -> None:
-        """Invoke the callback's execution once more, a moment after it completed.
-
-        The local runner skips the invocation a completed callback earns when the execution's
-        running invocation has already seen the completion in a checkpoint's answer; but a
-        map branch that suspended on that callback earlier in the same invocation does not
-        pick it up, so the run would wait until its next timer (AWS invokes it again). One
-        more invocation is harmless: a replay with nothing new suspends as before. This uses
-        the runner's private ``_invoke_execution``: it has no public way to invoke.
-        """
-        try:
-            arn = CallbackToken.from_str(callback_id).execution_arn
-        except (ValueError, KeyError):
-            return
-        self.executor._invoke_execution(arn, delay=NUDGE_SECONDS)
+        """Invoke the callback's execution once more, a moment after it completed."""
+        invoke_after_callback(self.executor, callback_id)
 
     def redeliver(self) -> int:
         """Run again every async invocation a previous process took and never finished."""
@@ -267,6 +255,25 @@ class _InvokeAwareHandler(RequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
+
+
+def invoke_after_callback(
+    executor: Executor, callback_id: str, delay: float = NUDGE_SECONDS
+) -> None:
+    """Invoke a completed callback's execution once more, ``delay`` seconds later.
+
+    The local runner skips the invocation a completed callback earns when the execution's
+    running invocation has already seen the completion in a checkpoint's answer; but a map
+    branch that suspended on that callback earlier in the same invocation does not pick it
+    up, so the run would wait until its next timer (AWS invokes it again). One more
+    invocation is harmless: a replay with nothing new suspends as before. This uses the
+    runner's private ``_invoke_execution``: it has no public way to invoke.
+    """
+    try:
+        arn = CallbackToken.from_str(callback_id).execution_arn
+    except (ValueError, KeyError):
+        return
+    executor._invoke_execution(arn, delay=delay)
 
 
 def function_name(name_or_arn: str) -> str:
