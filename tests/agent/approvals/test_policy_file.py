@@ -231,6 +231,20 @@ def test_the_digest_is_the_files_and_the_source_its_path(tmp_path: Path) -> None
             "[gates.default] escalate: must be a table ([gates.default.escalate])",
         ),
         ("gates = [1]", "[(top level)] gates: must be a table"),
+        (
+            "[gates.default]\nsticky = true",
+            "[gates.default] sticky: only a tool's table ([gates.tools.<name>]) has one",
+        ),
+        (
+            "[gates.tools.post_slack_message]\nsticky = 'yes'",
+            "[gates.tools.post_slack_message] sticky: must be true or false (got 'yes')",
+        ),
+        (
+            "[gates.tools.post_slack_message]\nsticky = true\napprovers = ['U1', 'U2']\n"
+            "required = 2",
+            "[gates.tools.post_slack_message] sticky: a standing approval is one person's: "
+            "it needs required = 1 (got 2)",
+        ),
         ("[gates.default\nrequired = 1", "signoff.toml: not a valid TOML file: "),
     ],
 )
@@ -238,6 +252,14 @@ def test_each_problem_names_the_file_the_table_and_the_key(text: str, expected: 
     found = problems(text)
     prefix = "" if expected.startswith("signoff.toml") else "signoff.toml: "
     assert any(line.startswith(prefix + expected) for line in found), found
+
+
+def test_a_tool_may_be_allowed_for_the_rest_of_a_run() -> None:
+    policy = parse("[gates.tools.post_slack_message]\nsticky = true")
+    assert policy.tools["post_slack_message"].sticky
+    assert not parse("[gates.tools.post_slack_message]\nrequired = 1").tools[
+        "post_slack_message"
+    ].sticky
 
 
 def test_a_quorum_a_group_or_an_escalation_could_meet_is_accepted() -> None:
