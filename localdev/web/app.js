@@ -45,7 +45,7 @@ const EMOJI = {
   pencil2: "\u270F\uFE0F", no_entry_sign: "\u{1F6AB}", leftwards_arrow_with_hook: "\u21A9\uFE0F",
   hourglass_flowing_sand: "\u23F3", hourglass: "\u231B", arrows_counterclockwise: "\u{1F504}",
   inbox_tray: "\u{1F4E5}", alarm_clock: "\u23F0", rotating_light: "\u{1F6A8}",
-  bell: "\u{1F514}", ballot_box_with_check: "\u2611\uFE0F",
+  bell: "\u{1F514}", ballot_box_with_check: "\u2611\uFE0F", unlock: "\u{1F513}",
 };
 
 // Slack's three entities, as text (inside code Slack shows them as characters too).
