@@ -12,6 +12,8 @@ from typing import Any
 
 from agent.approvals.cards import ACTION_APPROVE
 from agent.approvals.rules import Escalation, GateRule, Policy, ToolRule, environment_policy
+from agent.storage.audit import AuditLog
+from agent.storage.audit_chain import verify
 from tests.fakes.slack import FakeSlack
 from tests.scenarios.claude_scripts import by_turn, calls, draft, tool_use
 from tests.scenarios.harness import REQUESTER
@@ -56,6 +58,13 @@ def bobs_dms(stack: SlackStack) -> list[str]:
     return [m["text"] for m in stack.slack.messages("DUBOB")]
 
 
+def audited(stack: SlackStack, run: dict[str, Any]) -> list[str]:
+    """The kinds of the run's audit entries, once the chain verifies."""
+    entries = AuditLog(stack.agent.deps.store.table).entries(run["run_id"])
+    assert verify(entries).ok
+    return [e["kind"] for e in entries]
+
+
 def reminders(slack: FakeSlack, card: Any) -> list[str]:
     return [
         str(m.get("blocks"))
@@ -92,6 +101,8 @@ def test_reminders_mention_who_has_not_voted_and_none_comes_after_the_decision(
     assert stack.output(run)["status"] == "delivered"
     time.sleep(max(0.0, 4.5 - (time.monotonic() - posted_at)))  # past the second rung's time
     assert len(reminders(stack.slack, card)) == 1
+    kinds = audited(stack, run)
+    assert kinds.count("reminder_sent") == 1 and kinds.count("vote") == 2  # Ada, then Bob
 
 
 def test_escalation_lets_more_people_decide_and_a_click_on_its_copy_decides_once(
@@ -127,6 +138,7 @@ def test_escalation_lets_more_people_decide_and_a_click_on_its_copy_decides_once
     assert output["decisions"][0]["decider"]["id"] == LEAD
     late = stack.answered(ADA, lambda: click(stack, card, ADA, "t-ada"))
     assert "already decided" in late
+    assert {"approval_requested", "escalated", "decided", "delivered"} <= set(audited(stack, run))
 
 
 def test_at_the_deadline_a_tool_call_goes_back_as_not_decided_and_the_run_goes_on(
@@ -171,3 +183,5 @@ def test_at_the_deadline_end_run_ends_the_run_and_says_so_in_the_thread(
     thread = str(stack.slack.thread(CHANNEL, run["thread_ts"]))
     assert "nobody decided on post_slack_message before the deadline" in thread
     assert len(stack.agent.claude_requests()) == 1  # Claude was not asked again
+    kinds = audited(stack, run)
+    assert "expired" in kinds and "decided" not in kinds and kinds[-1] == "run_ended"
