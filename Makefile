@@ -96,6 +96,7 @@ bench: deps
 	$(PY) -m bench.operations
 	$(PY) -m bench.click_to_resume
 	$(PY) -m bench.routing
+	$(PY) -m bench.mcp_calls
 	$(PY) -m bench.bundles
 	$(PY) -m bench.cost
 	$(PY) -m bench.report
