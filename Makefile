@@ -97,6 +97,7 @@ bench: deps
 	$(PY) -m bench.click_to_resume
 	$(PY) -m bench.routing
 	$(PY) -m bench.batch
+	$(PY) -m bench.mcp_calls
 	$(PY) -m bench.bundles
 	$(PY) -m bench.cost
 	$(PY) -m bench.report

@@ -8,7 +8,9 @@ use: the stack sets ``NAME_SECRET_ARN``. Powertools' ``get_secret`` caches the v
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from agent.config import ENV_ANTHROPIC_API_KEY, ENV_SLACK_BOT_TOKEN
 
@@ -16,6 +18,8 @@ ENV_SLACK_SIGNING_SECRET = "SLACK_SIGNING_SECRET"
 SECRET_NAMES = (ENV_SLACK_BOT_TOKEN, ENV_ANTHROPIC_API_KEY, ENV_SLACK_SIGNING_SECRET)
 ARN_SUFFIX = "_SECRET_ARN"
 CACHE_SECONDS = 300
+# ``${NAME}`` in the policy file's [mcp.servers.*.headers]: a value from the environment.
+VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def with_secrets(env: Mapping[str, str]) -> dict[str, str]:
@@ -29,3 +33,17 @@ def with_secrets(env: Mapping[str, str]) -> dict[str, str]:
 
             resolved[name] = str(get_secret(arn, max_age=CACHE_SECONDS))
     return resolved
+
+
+def header_variables(policy: Mapping[str, Any]) -> list[str]:
+    """Every ``${NAME}`` a parsed policy file's MCP servers' headers use, sorted (the CDK
+    stack makes one secret for each)."""
+    mcp = policy.get("mcp")
+    servers = mcp.get("servers") if isinstance(mcp, dict) else None
+    values: Iterable[Any] = (
+        value
+        for server in (servers.values() if isinstance(servers, dict) else ())
+        if isinstance(server, dict) and isinstance(server.get("headers"), dict)
+        for value in server["headers"].values()
+    )
+    return sorted({n for v in values if isinstance(v, str) for n in VARIABLE.findall(v)})

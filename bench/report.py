@@ -90,6 +90,12 @@ ROWS = (
         "ideal: each request reads all of the previous one back, 1.0",
         1.0,
     ),
+    Row(
+        "mcp_added_ms",
+        "ms",
+        "an MCP call ({mcp_call_ms} ms) over a native call ({mcp_native_call_ms} ms), same run",
+    ),
+    Row("mcp_listing_ms", "ms", "once per run, in the mcp-tools step (no floor)"),
     Row("click_to_resume_ms", "ms", "no floor: the whole local stack, end to end (see Method)"),
     Row("click_ack_ms", "ms", "Slack's ack deadline, 3,000 ms (documented)", SLACK_ACK_MS),
     Row(

@@ -26,7 +26,8 @@ DEFAULT_BUNDLE_ROOT = REPO_ROOT / "build" / "bundles"
 PROJECT_PACKAGES = ("agent", "api", "slack_app", "prompts")
 # Files at the project root copied into every bundle's root when present: the approval policy
 # (agent.approvals.policy_source looks for it beside the agent package).
-PROJECT_FILES = ("signoff.toml",)
+POLICY_FILE = "signoff.toml"
+PROJECT_FILES = (POLICY_FILE,)
 
 
 @dataclass(frozen=True, kw_only=True)

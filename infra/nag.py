@@ -33,13 +33,18 @@ SECRET_REASONS = {
     "ANTHROPIC_API_KEY": "The API key is issued in the Anthropic console; no Secrets Manager "
     "rotation function can mint one.",
 }
+MCP_SECRET_REASON = (
+    "An MCP server's credential is issued by whoever runs that server; no Secrets Manager "
+    "rotation function can mint one."
+)
 ROTATION_NOTE = " Rotate there, then put-secret-value; functions re-read it on a cold start."
 
 
 def acknowledge_findings(stack: SignoffStack) -> None:
     """Acknowledge the AwsSolutions findings this design accepts, construct by construct."""
     for env, secret in stack.secrets.items():
-        _ack(secret, "AwsSolutions-SMG4", SECRET_REASONS[env] + ROTATION_NOTE)
+        reason = MCP_SECRET_REASON if env in stack.mcp_secret_names else SECRET_REASONS[env]
+        _ack(secret, "AwsSolutions-SMG4", reason + ROTATION_NOTE)
     for parts in (stack.agent, stack.slack, stack.api):
         _ack(
             parts.function,

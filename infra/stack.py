@@ -35,9 +35,10 @@ from agent.config import (
 from agent.secrets import ARN_SUFFIX, ENV_SLACK_SIGNING_SECRET
 from infra import permissions
 from infra.alarms import Watched, add_alarms, alarm_topic
-from infra.bundles import BUNDLES
-from infra.functions import FunctionParts, FunctionSpec, python_function
+from infra.bundles import BUNDLES, POLICY_FILE
+from infra.functions import FunctionParts, FunctionSpec, bundle_path, python_function
 from infra.http_api import SLACK_EVENTS_PATH, http_api
+from infra.mcp_secrets import mcp_secret_names
 from infra.settings import StackSettings
 from infra.storage import blob_bucket, run_table
 
@@ -59,6 +60,10 @@ class SignoffStack(Stack):
         self.settings = settings
         self.table = run_table(self)
         self.bucket = blob_bucket(self, expiry_days=settings.blob_expiry_days)
+        self.mcp_secret_names = mcp_secret_names(
+            bundle_path(settings.bundle_dir, BUNDLES["agent"]) / POLICY_FILE,
+            taken={*self._agent_settings(), ENV_PUBLIC_URL},
+        )
         self.secrets = self._secrets()
         self.agent, self.alias = self._agent_function()
         self.slack = self._slack_function()
@@ -85,17 +90,20 @@ class SignoffStack(Stack):
 
     # Secrets -------------------------------------------------------------------------------
     def _secrets(self) -> dict[str, secretsmanager.Secret]:
-        """One secret per credential, created with a random placeholder: fill each after deploy."""
+        """One secret per credential, created with a random placeholder: fill each after deploy.
+        The bundled policy file's MCP servers get one per ``${NAME}`` their headers use."""
         wanted = {
             ENV_SLACK_BOT_TOKEN: "Slack bot token (xoxb-...)",
             ENV_SLACK_SIGNING_SECRET: "Slack signing secret",
         }
         if self.settings.llm_provider == "anthropic":
             wanted[ENV_ANTHROPIC_API_KEY] = "Anthropic API key"
+        for name in self.mcp_secret_names:
+            wanted[name] = f"${{{name}}} of the policy file's MCP server headers"
         return {
             env: secretsmanager.Secret(
                 self,
-                _camel(env) + "Secret",
+                _secret_id(env, mcp=env in self.mcp_secret_names),
                 secret_name=self.secret_name(env),
                 description=f"signoff: {what}; set with aws secretsmanager put-secret-value",
                 removal_policy=RemovalPolicy.RETAIN,
@@ -104,8 +112,10 @@ class SignoffStack(Stack):
         }
 
     def secret_name(self, env_name: str) -> str:
-        """``signoff/slack-bot-token`` for ``SLACK_BOT_TOKEN`` in stack ``signoff``."""
-        return f"{self.stack_name}/{env_name.lower().replace('_', '-')}"
+        """``signoff/slack-bot-token`` for ``SLACK_BOT_TOKEN`` in stack ``signoff``;
+        ``signoff/mcp/tickets-token`` for an MCP server's ``${TICKETS_TOKEN}``."""
+        folder = "mcp/" if env_name in self.mcp_secret_names else ""
+        return f"{self.stack_name}/{folder}{env_name.lower().replace('_', '-')}"
 
     def _secret_env(self, *names: str) -> dict[str, str]:
         return {secret_arn_env(name): self.secrets[name].secret_arn for name in names}
@@ -114,20 +124,11 @@ class SignoffStack(Stack):
     def _agent_function(self) -> tuple[FunctionParts, lambda_.Alias]:
         """The durable agent. Every invoker uses the alias; each deploy publishes a version
         and old versions are kept, because a run replays on the version it started on."""
-        s = self.settings
         environment = {
-            ENV_LLM_PROVIDER: s.llm_provider,
-            ENV_AGENT_MODEL: s.model,
-            ENV_TABLE: self.table.table_name,
-            ENV_BUCKET: self.bucket.bucket_name,
-            ENV_APPROVERS: s.approvers,
-            ENV_SLASH_COMMAND: s.slash_command,
-            ENV_APPROVAL_TIMEOUT: str(s.approval_timeout_hours * 3600),
-            ENV_BUDGET_USD: str(s.run_budget_usd),
-            ENV_EXPORT_BUCKETS: ",".join(s.export_bucket_names),
-            ENV_EXPORT_LOG_GROUPS: ",".join(s.export_log_group_patterns),
+            **self._agent_settings(),
             **self._secret_env(*self._agent_secrets()),
         }
+        s = self.settings
         parts = self._function("Agent", FunctionSpec(
             bundle=BUNDLES["agent"],
             description="signoff agent: Claude in durable steps, paused for human approval",
@@ -154,10 +155,27 @@ class SignoffStack(Stack):
         )
         return parts, alias
 
+    def _agent_settings(self) -> dict[str, str]:
+        """The agent's environment apart from its secrets' ARNs (and the API's URL)."""
+        s = self.settings
+        return {
+            ENV_LLM_PROVIDER: s.llm_provider,
+            ENV_AGENT_MODEL: s.model,
+            ENV_TABLE: self.table.table_name,
+            ENV_BUCKET: self.bucket.bucket_name,
+            ENV_APPROVERS: s.approvers,
+            ENV_SLASH_COMMAND: s.slash_command,
+            ENV_APPROVAL_TIMEOUT: str(s.approval_timeout_hours * 3600),
+            ENV_BUDGET_USD: str(s.run_budget_usd),
+            ENV_EXPORT_BUCKETS: ",".join(s.export_bucket_names),
+            ENV_EXPORT_LOG_GROUPS: ",".join(s.export_log_group_patterns),
+        }
+
     def _agent_secrets(self) -> tuple[str, ...]:
-        if self.settings.llm_provider == "anthropic":
-            return (ENV_SLACK_BOT_TOKEN, ENV_ANTHROPIC_API_KEY)
-        return (ENV_SLACK_BOT_TOKEN,)
+        """The Slack token, the Anthropic key (unless on Bedrock), the MCP servers' secrets."""
+        anthropic = self.settings.llm_provider == "anthropic"
+        own = (ENV_SLACK_BOT_TOKEN, ENV_ANTHROPIC_API_KEY) if anthropic else (ENV_SLACK_BOT_TOKEN,)
+        return (*own, *self.mcp_secret_names)
 
     def _control_environment(self) -> dict[str, str]:
         """What the control plane (agent.control.runs) needs in the Slack and the API function;
@@ -278,7 +296,7 @@ class SignoffStack(Stack):
             "AlarmTopicArn": (self.alarm_topic.topic_arn, "Subscribe on-call here"),
         }
         for env in self.secrets:
-            outputs[_camel(env) + "SecretName"] = (
+            outputs[_secret_id(env, mcp=env in self.mcp_secret_names) + "Name"] = (
                 self.secret_name(env),
                 f"Fill with: aws secretsmanager put-secret-value --secret-id <this> ({env})",
             )
@@ -286,5 +304,7 @@ class SignoffStack(Stack):
             CfnOutput(self, name, value=value, description=description)
 
 
-def _camel(env_name: str) -> str:
-    return env_name.title().replace("_", "")
+def _secret_id(env_name: str, *, mcp: bool) -> str:
+    """``SlackBotTokenSecret``; an MCP server's name kept as written (``McpSecretTICKETS_TOKEN``),
+    since names that differ only in underscores would camel-case alike."""
+    return f"McpSecret{env_name}" if mcp else env_name.title().replace("_", "") + "Secret"

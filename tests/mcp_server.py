@@ -3,6 +3,8 @@
 It records what reached it: each JSON-RPC method, and each ``create_ticket`` call with its
 ``_meta`` idempotency key, so a test can say what the server saw and when. It refuses any
 request without the bearer token, and can be stopped and started again on the same port.
+``hold_creates`` keeps each ``create_ticket`` call, once recorded (the server has accepted
+it), from answering until it is cleared: a test can kill its caller in between.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class TestMcpServer:
         self.methods: list[str] = []
         self.created: list[dict[str, Any]] = []
         self.slow_seconds = slow_seconds
+        self.hold_creates = threading.Event()
         self.port = _free_port()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -57,11 +60,14 @@ class TestMcpServer:
             return f"2 {status} tickets: T-1 printer on fire, T-2 coffee machine empty"
 
         @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False))
-        def create_ticket(title: str, priority: int, ctx: Context) -> str:
+        async def create_ticket(title: str, priority: int, ctx: Context) -> str:
             """Open a ticket."""
             meta = dict(ctx.request_context.meta or {})
             self.created.append({"title": title, "priority": priority, "meta": meta})
-            return f"created T-{len(self.created) + 2}: {title}"
+            number = len(self.created) + 2
+            while self.hold_creates.is_set():
+                await asyncio.sleep(0.05)
+            return f"created T-{number}: {title}"
 
         @server.tool(annotations=read_only)
         async def slow_report() -> str:

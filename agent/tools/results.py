@@ -23,6 +23,9 @@ from agent.tools.context import ToolContext
 from agent.tools.registry import Tool
 
 ERROR_TEXT_LIMIT = 4000
+# How the durable SDK's error for an at-most-once step found started on a replay ends; a map
+# item's error keeps only the wrapper's type (StepError) and this message, so it is matched.
+INTERRUPTED = "was previously interrupted"
 
 
 def idempotency_key(execution_arn: str, tool_use_id: str) -> str:
@@ -40,6 +43,19 @@ def output_text(value: Any) -> str:
 def failure_text(tool_name: str, err: Exception) -> str:
     """A raising tool, as Claude reads it."""
     return f"{tool_name} failed: {type(err).__name__}: {err}"[:ERROR_TEXT_LIMIT]
+
+
+def unfinished_text(tool_name: str, message: str | None) -> str:
+    """A call whose step ended without an outcome, as Claude reads it. One cut off after it
+    started (a crash before its result was saved) with no retries left may have taken effect:
+    Claude hears that, not the step's internal name."""
+    if message is not None and message.endswith(INTERRUPTED):
+        return (
+            f"{tool_name} was interrupted: it started, but the run stopped before its result "
+            "was saved, so it may or may not have taken effect. It was not sent again, so "
+            "that it cannot happen twice; check whether it took effect before calling it again."
+        )
+    return f"tool failed: {message or 'the tool call did not finish'}"[:ERROR_TEXT_LIMIT]
 
 
 def outcome(

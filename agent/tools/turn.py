@@ -43,7 +43,7 @@ from agent.model.prompts import load_prompt
 from agent.models import RunInfo, ToolCall
 from agent.serdes import BATCH_JSON, COMPACT_JSON
 from agent.telemetry import AGENT_SERVICE, COUNT, emit
-from agent.tools.results import CallRun, failure_text, outcome, output_text
+from agent.tools.results import CallRun, failure_text, outcome, output_text, unfinished_text
 from agent.tools.waiting import JOB_OPERATIONS, run_job
 
 # Tool bodies catch their own errors; these retries cover a crash or cut-off mid-step.
@@ -109,8 +109,8 @@ def run_tool_calls(
         if item.result is not None:
             outcomes[index] = item.result
         else:
-            message = item.error.message if item.error else "the tool call did not finish"
-            failed = outcome(call, "error", {"text": f"tool failed: {message}"})
+            text = unfinished_text(call.name, item.error.message if item.error else None)
+            failed = outcome(call, "error", {"text": text})
             outcomes[index] = {**failed, "operations": worst_call_operations(policy)}
     checks = sum(gating.checks for gating in gatings)
     ordered = [outcomes[i] for i in range(len(calls))]

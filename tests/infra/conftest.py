@@ -52,17 +52,20 @@ class Synthesized:
         }
 
 
-@pytest.fixture(scope="session")
-def stub_bundles(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def write_stub_bundles(root: Path, policy: str = STUB_POLICY) -> Path:
     """``<root>/{agent,slack,api}`` each holding just its handler module, and the approval
     policy at its root as ``make bundles`` puts it there when the project has one."""
-    root = tmp_path_factory.mktemp("bundles")
     for spec in BUNDLES.values():
         module = root / spec.name / (spec.entry_module.replace(".", "/") + ".py")
         module.parent.mkdir(parents=True, exist_ok=True)
         module.write_text("def handler(event, context):\n    return None\n")
-        (root / spec.name / POLICY_FILE_NAME).write_text(STUB_POLICY)
+        (root / spec.name / POLICY_FILE_NAME).write_text(policy)
     return root
+
+
+@pytest.fixture(scope="session")
+def stub_bundles(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_stub_bundles(tmp_path_factory.mktemp("bundles"))
 
 
 def _synth(tmp: Path, bundles: Path, context: dict[str, Any]) -> Synthesized:

@@ -10,11 +10,22 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.mcp_server import TOKEN, TestMcpServer
 from tests.replay.histories import History
-from tests.replay.scenarios import SCENARIOS, Scenario, replay_registry
+from tests.replay.scenarios import (
+    MCP_TOKEN_VARIABLE,
+    SCENARIOS,
+    Scenario,
+    mcp_policy,
+    replay_registry,
+)
 from tests.scenarios.conftest import HarnessFactory
 from tests.scenarios.harness import AgentHarness
 
@@ -22,19 +33,20 @@ WAITING = {"STARTED", "PENDING", "READY"}
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
-def record(make_harness: HarnessFactory, scenario: Scenario) -> None:
-    if scenario.clock_wait:  # a durable wait on the clock: seen waiting only in real time
-        waiting = make_harness(
-            scenario.script, tools=replay_registry(), skip_time=False, **scenario.settings
-        )
-        _save_suspended(waiting, waiting.start(scenario.task), scenario)
-        harness = make_harness(scenario.script, tools=replay_registry(), **scenario.settings)
-        arn = harness.start(scenario.task)
-    else:
-        harness = make_harness(scenario.script, tools=replay_registry(), **scenario.settings)
-        arn = harness.start(scenario.task)
-        _save_suspended(harness, arn, scenario)
-    scenario.play(harness, arn)
+def record(make_harness: HarnessFactory, scenario: Scenario, tmp_path: Path) -> None:
+    with _servers(scenario, tmp_path) as settings:
+        if scenario.clock_wait:  # a durable wait on the clock: seen waiting only in real time
+            waiting = make_harness(
+                scenario.script, tools=replay_registry(), skip_time=False, **settings
+            )
+            _save_suspended(waiting, waiting.start(scenario.task), scenario)
+            harness = make_harness(scenario.script, tools=replay_registry(), **settings)
+            arn = harness.start(scenario.task)
+        else:
+            harness = make_harness(scenario.script, tools=replay_registry(), **settings)
+            arn = harness.start(scenario.task)
+            _save_suspended(harness, arn, scenario)
+        scenario.play(harness, arn)
     result = harness.result(arn)
     assert result.status.value == "SUCCEEDED", f"{scenario.name} ended {result.status}"
     History(
@@ -44,6 +56,23 @@ def record(make_harness: HarnessFactory, scenario: Scenario) -> None:
         operations=_operations(harness, arn),
         result=result.result,
     ).save()
+
+
+@contextmanager
+def _servers(scenario: Scenario, directory: Path) -> Iterator[dict[str, Any]]:
+    """The scenario's settings, with the test MCP server running when it uses one."""
+    if not scenario.mcp:
+        yield scenario.settings
+        return
+    server = TestMcpServer().start()
+    try:
+        yield {
+            **scenario.settings,
+            "policy_path": mcp_policy(directory, server.url),
+            "variables": {MCP_TOKEN_VARIABLE: TOKEN},
+        }
+    finally:
+        server.stop()
 
 
 def _save_suspended(harness: AgentHarness, arn: str, scenario: Scenario) -> None:

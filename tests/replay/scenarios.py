@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -30,6 +31,21 @@ CENT_OF_INPUT = {"input_tokens": 5_000, "output_tokens": 0}
 READ = tool_use("t_read", "read_slack_history", channel=CHANNEL)
 ANNOUNCE = tool_use("t_post", "post_slack_message", channel="CANNOUNCE", text="We ship today")
 SECOND_POST = tool_use("t_post2", "post_slack_message", channel="COPS", text="Ship day")
+# The MCP server the mcp scenario's policy file names: the test server while recording
+# (tests/mcp_server.py), a dead address on replay, where the listing comes from the history.
+MCP_TOKEN_VARIABLE = "TICKETS_TOKEN"
+LIST_TICKETS = tool_use("t_list", "mcp__tickets__list_tickets", status="open")
+CREATE_TICKET = tool_use("t_create", "mcp__tickets__create_ticket", title="Ship day", priority=2)
+
+
+def mcp_policy(directory: Path, url: str) -> str:
+    """A policy file naming one MCP server, ``tickets``, at ``url``; its path."""
+    path = directory / "signoff.toml"
+    path.write_text(
+        f'[mcp.servers.tickets]\nurl = "{url}"\n'
+        f'headers = {{ Authorization = "Bearer ${{{MCP_TOKEN_VARIABLE}}}" }}\n'
+    )
+    return str(path)
 
 
 class ReportArgs(BaseModel):
@@ -151,6 +167,7 @@ class Scenario:
     play: Play  # from the suspended point to the end
     settings: dict[str, Any] = field(default_factory=dict)
     clock_wait: bool = False  # waits on the clock: recorded suspended with real time
+    mcp: bool = False  # uses the MCP server of ``mcp_policy`` (``tickets``)
     task: str = "Summarise #general and draft the status update"
 
 
@@ -241,5 +258,12 @@ SCENARIOS: tuple[Scenario, ...] = (
         ),
         waits_at="approve-0-2",
         play=approve("approve-0-0", "approve-0-2", "review-1"),
+    ),
+    Scenario(
+        name="mcp_tools",
+        script=by_turn(calls(LIST_TICKETS, CREATE_TICKET), draft("Filed the ship-day ticket.")),
+        waits_at="approve-0-1",
+        play=approve("approve-0-1", "review-1"),
+        mcp=True,
     ),
 )

@@ -21,7 +21,13 @@ from agent.config import Secret, Settings
 from agent.deps import AgentDeps
 from agent.handler import build_handler
 from tests.replay.histories import History, divergence, recorded, replay
-from tests.replay.scenarios import PUBLIC_URL, replay_registry
+from tests.replay.scenarios import (
+    MCP_TOKEN_VARIABLE,
+    PUBLIC_URL,
+    SCENARIOS,
+    mcp_policy,
+    replay_registry,
+)
 from tests.scenarios.harness import APPROVER
 
 HISTORIES = recorded()
@@ -29,8 +35,7 @@ HISTORIES = recorded()
 NOWHERE = "http://127.0.0.1:9"
 
 
-@pytest.fixture(scope="module")
-def handler() -> Callable[..., Any]:
+def _handler(**overrides: Any) -> Callable[..., Any]:
     settings = Settings(
         llm_provider="anthropic",
         anthropic_api_key=Secret(value="sk-replay"),
@@ -41,9 +46,26 @@ def handler() -> Callable[..., Any]:
         table_name="replay",
         bucket="replay",
         public_url=PUBLIC_URL,
+        **overrides,
     )
     # Built at the first invocation, inside a test, where the offline AWS settings are in force.
     return build_handler(cache(lambda: AgentDeps.from_settings(settings, tools=replay_registry())))
+
+
+@pytest.fixture(scope="module")
+def handler() -> Callable[..., Any]:
+    return _handler()
+
+
+@pytest.fixture(scope="module")
+def mcp_handler(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Any]:
+    """The MCP scenario's server, at an address where nothing listens: a replay reads the
+    run's tools from its history and never lists or calls them again."""
+    policy = mcp_policy(tmp_path_factory.mktemp("mcp-policy"), NOWHERE + "/mcp")
+    return _handler(policy_path=policy, variables={MCP_TOKEN_VARIABLE: "mcp-replay"})
+
+
+USES_MCP = {s.name for s in SCENARIOS if s.mcp}
 
 
 def named(stem: str) -> History:
@@ -58,10 +80,14 @@ def test_every_kind_of_run_in_flight_is_recorded() -> None:
 
 @pytest.mark.parametrize("history", HISTORIES, ids=lambda h: h.path.stem)
 def test_recorded_history_replays_on_the_same_path(
-    history: History, handler: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+    history: History,
+    handler: Callable[..., Any],
+    mcp_handler: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL", NOWHERE)
-    reason = divergence(history, replay(history, handler))
+    chosen = mcp_handler if history.scenario in USES_MCP else handler
+    reason = divergence(history, replay(history, chosen))
     if reason is not None:
         pytest.fail(f"{history.path.name}: {reason}", pytrace=False)
 

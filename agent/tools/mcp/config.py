@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from agent.approvals.policy_file import DURATION, UNIT_SECONDS, PolicyError
+from agent.secrets import VARIABLE
 
 PREFIX = "mcp__"
 SERVER_KEYS = ("url", "headers", "tools", "timeout")
@@ -24,7 +25,6 @@ SERVER_KEYS = ("url", "headers", "tools", "timeout")
 SERVER_NAME = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]|_(?!_))*")
 TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]+")
 NAME_LIMIT = 64  # the Messages API's tool names: ^[a-zA-Z0-9_-]{1,64}$
-VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 DEFAULT_TIMEOUT_SECONDS = 30
@@ -177,15 +177,3 @@ def _timeout(raw: Any, problem: Any) -> int:
         problem("timeout", f'must be a duration from "1s" to "15m" (got {raw!r})')
         return DEFAULT_TIMEOUT_SECONDS
     return seconds
-
-
-def variables_used(document: Mapping[str, Any]) -> list[str]:
-    """Every ``${NAME}`` the servers' headers use (the CDK stack makes one secret each)."""
-    servers = document.get("mcp", {}).get("servers", {})
-    values: Iterable[Any] = (
-        value
-        for server in servers.values()
-        if isinstance(server, dict) and isinstance(server.get("headers"), dict)
-        for value in server["headers"].values()
-    )
-    return sorted({n for v in values if isinstance(v, str) for n in VARIABLE.findall(v)})

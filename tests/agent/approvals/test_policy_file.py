@@ -257,9 +257,11 @@ def test_each_problem_names_the_file_the_table_and_the_key(text: str, expected: 
 def test_a_tool_may_be_allowed_for_the_rest_of_a_run() -> None:
     policy = parse("[gates.tools.post_slack_message]\nsticky = true")
     assert policy.tools["post_slack_message"].sticky
-    assert not parse("[gates.tools.post_slack_message]\nrequired = 1").tools[
-        "post_slack_message"
-    ].sticky
+    assert (
+        not parse("[gates.tools.post_slack_message]\nrequired = 1")
+        .tools["post_slack_message"]
+        .sticky
+    )
 
 
 def test_a_quorum_a_group_or_an_escalation_could_meet_is_accepted() -> None:

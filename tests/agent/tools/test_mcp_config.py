@@ -9,7 +9,8 @@ import pytest
 
 from agent.approvals.policy_file import PolicyError, parse_policy
 from agent.approvals.rules import environment_policy
-from agent.tools.mcp.config import parse_servers, variables_used
+from agent.secrets import header_variables
+from agent.tools.mcp.config import parse_servers
 
 GOOD = """
 [mcp.servers.tickets]
@@ -36,7 +37,7 @@ def test_a_server_reads_its_url_headers_allowlist_and_timeout_and_hides_its_secr
     assert server.timeout_seconds == 45
     assert "s3cret" not in repr(server)
     assert server.tool_name("create_ticket") == "mcp__tickets__create_ticket"
-    assert variables_used(tomllib.loads(GOOD)) == ["TICKETS_TOKEN"]
+    assert header_variables(tomllib.loads(GOOD)) == ["TICKETS_TOKEN"]
 
 
 @pytest.mark.parametrize(
