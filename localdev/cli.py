@@ -127,6 +127,11 @@ def _banner(stack: DevStack) -> str:
     ]
     if stack.local_slack_enabled:
         lines.insert(2, f"  local Slack        {url}/   (open it in a browser)")
+    if stack.options.demo_mcp:
+        lines.append(f"  demo MCP server    {stack.demo_mcp_url}   (list_tickets, create_ticket)")
+        lines.append(
+            '  try                /agent list the open tickets and create a ticket "printer jam"'
+        )
     if stack.options.socket_mode:
         lines.append("  Socket Mode        connected to your workspace")
     if stack.options.host not in ("127.0.0.1", "localhost", "::1"):

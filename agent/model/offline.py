@@ -87,7 +87,9 @@ def _mcp_calls(task: str, tools: dict[str, dict[str, Any]]) -> list[dict[str, An
     for name, tool in tools.items():
         words = name.rpartition("__")[2].lower().split("_")
         if name.startswith(MCP_PREFIX) and all(w.removesuffix("s") in said for w in words):
-            context = {"title": writing.cut(writing.plain(task), TITLE_CHARS)}
+            quoted = re.search(r'"([^"]{1,200})"', task)  # a title the task spells out
+            title = quoted.group(1) if quoted else writing.plain(task)
+            context = {"title": writing.cut(title, TITLE_CHARS)}
             arguments = schema_valid_arguments(tool["input_schema"], context)
             if arguments is not None:
                 calls.append({"name": name, "input": arguments})

@@ -230,3 +230,27 @@ def test_schema_valid_arguments_fill_required_fields_only() -> None:
     assert schema_valid_arguments(schema, {}) == {"n": 3, "q": "example"}
     patterned = {"properties": {"id": {"type": "string", "pattern": "^C"}}, "required": ["id"]}
     assert schema_valid_arguments(patterned, {}) is None
+
+
+def test_an_mcp_tool_the_task_names_is_called_with_the_title_the_task_quotes() -> None:
+    create = {
+        "name": "mcp__demo__create_ticket",
+        "description": "Open a ticket",
+        "input_schema": {
+            "type": "object",
+            "properties": {"title": {"type": "string"}},
+            "required": ["title"],
+        },
+    }
+    asked = ModelRequest(
+        model="m",
+        max_tokens=100,
+        system=[],
+        tools=[*TOOLS, create],
+        messages=[task('create a ticket "printer jam" for the office')],
+    )
+    reply = OfflineModel().complete(asked)
+    calls = [b for b in reply["content"] if b["type"] == "tool_use"]
+    assert [(c["name"], c["input"]) for c in calls if c["name"].startswith("mcp__")] == [
+        ("mcp__demo__create_ticket", {"title": "printer jam"})
+    ]
