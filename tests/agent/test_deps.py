@@ -22,7 +22,12 @@ def test_the_agents_deps_carry_the_policy_signoff_policy_names() -> None:
     deps = AgentDeps.from_settings(settings)
     policy = deps.policy.current()
     assert policy.source == str(example)
-    assert set(policy.tools) == {"post_slack_message", "http_job", "mcp__demo__create_ticket"}
+    assert set(policy.tools) == {
+        "post_slack_message",
+        "http_job",
+        "export_log_group",
+        "mcp__demo__create_ticket",
+    }
     assert deps.mcp is not None and [s.name for s in deps.mcp.servers] == ["demo"]
 
 

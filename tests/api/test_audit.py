@@ -92,7 +92,9 @@ def test_a_whole_run_leaves_a_log_that_verifies_and_an_altered_entry_is_named(
     assert kinds == [
         "run_started",
         "job_completed",
+        "approval_requested",
         "decided",
+        "approval_requested",
         "vote",
         "vote",
         "decided",
@@ -114,13 +116,13 @@ def test_a_whole_run_leaves_a_log_that_verifies_and_an_altered_entry_is_named(
 
     # Someone with write access to the table changes what the reviewer asked for.
     api.stack.agent.deps.store.table.update_item(
-        Key={"pk": audit_pk(run_id), "sk": seq_key(3)},
+        Key={"pk": audit_pk(run_id), "sk": seq_key(4)},
         UpdateExpression="SET #d.feedback = :forged",
         ExpressionAttributeNames={"#d": "data"},
         ExpressionAttributeValues={":forged": "ship it as it is"},
     )
     verdict = verify(audit_lines(api, run_id, REVIEWER_TOKEN)[2])
-    assert not verdict.ok and verdict.bad_seq == 3 and "entry 3 (decided" in str(verdict.problem)
+    assert not verdict.ok and verdict.bad_seq == 4 and "entry 4 (decided" in str(verdict.problem)
 
 
 def test_the_requester_and_approvers_read_the_log_and_no_one_else(make_api: ApiFactory) -> None:
@@ -167,7 +169,8 @@ def test_the_export_pages_through_every_runs_entries(make_api: ApiFactory) -> No
             break
         query = {**query, "cursor": following}
     mine = [e for e in exported if e["run_id"] in run_ids]
-    assert pages >= 3 and len(mine) == 8  # per run: started, decided, delivered, ended
+    # per run: started, approval requested, decided, delivered, ended
+    assert pages >= 3 and len(mine) == 10
     for run_id in run_ids:
         assert verify([e for e in mine if e["run_id"] == run_id]).ok
 

@@ -65,17 +65,17 @@ def test_verify_passes_then_names_the_altered_entry(
     assert audit_cli.main([run_id, "--verify", *remote], out=printed) == 0
     said = capsys.readouterr().err
     kinds = [json.loads(line)["kind"] for line in printed.getvalue().splitlines()]
-    assert kinds == ["run_started", "decided", "delivered", "run_ended"]
-    assert "verified: 4 entries" in said
+    assert kinds == ["run_started", "approval_requested", "decided", "delivered", "run_ended"]
+    assert "verified: 5 entries" in said
 
     api.stack.agent.deps.store.table.update_item(
-        Key={"pk": audit_pk(run_id), "sk": seq_key(2)},
+        Key={"pk": audit_pk(run_id), "sk": seq_key(3)},
         UpdateExpression="SET #b.#n = :forged",
         ExpressionAttributeNames={"#b": "by", "#n": "name"},
         ExpressionAttributeValues={":forged": "someone else"},
     )
     assert main(["audit", run_id, "--verify", *remote]) == 1
-    assert "NOT VERIFIED: entry 2 (decided" in capsys.readouterr().err
+    assert "NOT VERIFIED: entry 3 (decided" in capsys.readouterr().err
 
     assert main(["audit", run_id, "--url", url, "--token", "wrong"]) == 1
     assert "401" in capsys.readouterr().err
@@ -91,7 +91,7 @@ def test_export_writes_every_page_to_a_file(
     remote = ["--url", url, "--token", REVIEWER_TOKEN]
     assert main(["audit", "export", "--since", since, "--out", str(out), *remote]) == 0
     exported = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [e["seq"] for e in exported if e["run_id"] == run_id] == [1, 2, 3, 4]
+    assert [e["seq"] for e in exported if e["run_id"] == run_id] == [1, 2, 3, 4, 5]
     assert f"exported {len(exported)} entries" in capsys.readouterr().err
     assert main(["audit", "export", "--since", "2020-01-01", *remote]) == 1  # over a year
     assert "at most 366 days" in capsys.readouterr().err
