@@ -350,16 +350,7 @@ class LocalSlack:
             "channel": {"id": channel, "name": self.workspace.channel_name(channel)},
             "message": copy.deepcopy(message),
             "response_url": respond_to + (f"/{thread_ts}" if thread_ts else ""),
-            "actions": [
-                {
-                    "type": "button",
-                    "action_id": action.get("action_id"),
-                    "block_id": action.get("block_id"),
-                    "value": action.get("value"),
-                    "text": action.get("text"),
-                    "action_ts": f"{time.time():.6f}",
-                }
-            ],
+            "actions": [_clicked(action)],
         }
         self._post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
         return {"ok": True}
@@ -397,16 +388,7 @@ class LocalSlack:
             "trigger_id": self._trigger(user),
             "team": {"id": TEAM_ID, "domain": "local"},
             "view": copy.deepcopy(home),
-            "actions": [
-                {
-                    "type": "button",
-                    "action_id": action.get("action_id"),
-                    "block_id": action.get("block_id"),
-                    "value": action.get("value"),
-                    "text": action.get("text"),
-                    "action_ts": f"{time.time():.6f}",
-                }
-            ],
+            "actions": [_clicked(action)],
         }
         self._post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
         return {"ok": True}
@@ -590,3 +572,15 @@ def _json_or_none(body: bytes) -> JsonObject | None:
     except ValueError:
         return None
     return parsed if isinstance(parsed, dict) else None
+
+
+def _clicked(action: JsonObject) -> JsonObject:
+    """A clicked button as a ``block_actions`` payload names it."""
+    return {
+        "type": "button",
+        "action_id": action.get("action_id"),
+        "block_id": action.get("block_id"),
+        "value": action.get("value"),
+        "text": action.get("text"),
+        "action_ts": f"{time.time():.6f}",
+    }
