@@ -112,7 +112,7 @@ def measure(batched: bool) -> dict[str, float]:
                         )
                         decided.add(record.approval_id)
                         clicks += isinstance(outcome, Decided)
-            if _tools_done(deps, arn):
+            if _tools_done(deps):
                 finished = time.perf_counter()
                 done.set()
             time.sleep(0.01)
@@ -121,7 +121,7 @@ def measure(batched: bool) -> dict[str, float]:
     return {"clicks": clicks, "wall_s": round(finished - first_card, 2)}
 
 
-def _tools_done(deps: Any, arn: str) -> bool:
+def _tools_done(deps: Any) -> bool:
     """Every publish has its result: the run has moved on to its answer."""
     return any(r.kind == "draft" for r in deps.store.pending_approvals())
 
