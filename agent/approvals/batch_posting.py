@@ -24,10 +24,15 @@ from agent.storage.slack_messages import post_or_update
 GATHER_SECONDS = 20.0
 
 
-def post_batch(deps: AgentDeps, run: RunInfo, batch: Batch) -> str | None:
-    """Post the batch's card once its records are saved; the first part's ts."""
+def post_batch(
+    deps: AgentDeps, run: RunInfo, batch: Batch, *, expected: int | None = None
+) -> str | None:
+    """Post the batch's card once its records are saved (``expected`` of them: fewer than
+    the batch when a gate ended before saving one); the first part's ts."""
     assert deps.slack is not None and run.channel is not None
-    records = _gathered(deps, run, batch)
+    records = _gathered(deps, run, batch, batch.size if expected is None else expected)
+    if not records:
+        return None
     packed = parts(records, [len(batch_cards.call_text(r)) for r in records])
     first_ts = None
     for number, part in enumerate(packed, start=1):
@@ -60,11 +65,11 @@ def post_batch(deps: AgentDeps, run: RunInfo, batch: Batch) -> str | None:
     return first_ts
 
 
-def _gathered(deps: AgentDeps, run: RunInfo, batch: Batch) -> list[ApprovalRecord]:
+def _gathered(deps: AgentDeps, run: RunInfo, batch: Batch, expected: int) -> list[ApprovalRecord]:
     deadline = time.monotonic() + GATHER_SECONDS
     while True:
         records = deps.store.batch_records(run.run_id, batch.batch_id)
-        if len(records) >= batch.size or time.monotonic() > deadline:
+        if len(records) >= expected or time.monotonic() > deadline:
             return records
         time.sleep(0.05)
 

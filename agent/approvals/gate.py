@@ -310,6 +310,9 @@ def tell_nobody(deps: AgentDeps, run: RunInfo, gate: Gate, reason: str) -> None:
         thread_ts=run.thread_ts,
         maybe_posted=True,
     )
+    if gate.batch is not None and gate.batch.posts_the_card and gate.batch.size > 1:
+        # This gate would have posted its batch's card: the others' card goes up without it.
+        post_batch(deps, run, gate.batch, expected=gate.batch.size - 1)
 
 
 def _show_waiting(deps: AgentDeps, run: RunInfo, gate: Gate) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from agent.approvals.batch_cards import ACTION_APPROVE_ALL, ACTION_REJECT_ALL
 from agent.approvals.cards import ACTION_APPROVE
+from agent.approvals.rules import GateRule, ToolRule, environment_policy
 from slack_app.modals import EDIT_VIEW, REJECT_ALL_VIEW, REJECT_VIEW
 from tests.scenarios.claude_scripts import by_turn, calls, draft, tool_use
 from tests.scenarios.harness import APPROVER, REQUESTER
@@ -128,3 +130,24 @@ def test_approve_all_decides_every_open_call_and_reject_all_asks_once_why(
     assert [m["text"] for m in stack.slack.messages("CONE")] == ["hello 0"]  # once, not twice
     rejected = [d for d in output["decisions"] if d["decision"] == "reject"]
     assert len(rejected) == 2 and all(d["reason"] == "enough posts" for d in rejected)
+
+
+def test_when_the_gate_that_posts_the_card_ends_at_once_the_others_still_get_their_card(
+    make_stack: StackFactory,
+) -> None:
+    # The turn's last gated call has nobody but the requester to approve it.
+    base = environment_policy(
+        approvers=(APPROVER,), deadline_seconds=600, allow_self_approval=False
+    )
+    nobody = GateRule(table="gates.tools.http_job", approvers=(REQUESTER,))
+    policy = replace(base, tools={"http_job": ToolRule(rule=nobody)})
+    job = tool_use("t_job", "http_job", start_url="https://jobs.example.com/run")
+    stack = make_stack(by_turn(calls(POSTS[0], job), draft("Done.")), policy=policy)
+    run = started(stack)
+    post = stack.card(run, "approve-0-0")
+    (card,) = cards_in(stack, run)
+    assert card["ts"] == post.message_ts and "hello 0" in json.dumps(card["blocks"])
+    thread = json.dumps(stack.slack.thread(CHANNEL, run["thread_ts"]))
+    assert "include no one but the requester" in thread
+    click(stack, ACTION_APPROVE, post.approval_id, card["ts"], "t-post")
+    wait_for(lambda: stack.slack.messages("CONE"), "the approved post")
