@@ -227,6 +227,7 @@ def open_gate(
     deps.store.link_approval(run.run_id, approval_id)  # first, so the run lists it once it exists
     stored = deps.store.create_approval(record, callback_id=callback_id)
     audit.record(deps.store, audit.approval_requested(stored, gate=gate.name))
+    _show_waiting(deps, run, gate)  # the run waits from here, before its card is out
     if stored is record:  # the first attempt, not a retried submitter
         emit(AGENT_SERVICE, {"ApprovalsRequested": (1, COUNT)}, kind=gate.kind)
     ts = None
@@ -258,7 +259,6 @@ def open_gate(
     _refresh_homes(deps, stored)
     if gate.supersedes:
         supersede_gate(deps, gate.supersedes, by_round=gate.round)
-    _show_waiting(deps, run, gate)
     return ts
 
 
