@@ -42,17 +42,34 @@ def clean_env() -> dict[str, str]:
     return {**env, "PYTHONUNBUFFERED": "1"}
 
 
+class PortTaken(Exception):
+    """The port chosen for ``signoff dev`` was taken before it could bind it."""
+
+
 class DevProcess:
     """One ``signoff dev`` process on ``port`` with its data under ``data_dir``."""
 
     def __init__(self, data_dir: Path, port: int | None = None) -> None:
         self.data_dir = data_dir
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[str] | None = None
-        self.log = data_dir.parent / f"{data_dir.name}-{self.port}.log"
+        self._use_port(port or free_port())
 
     def start(self) -> DevProcess:
+        """Start it and wait until it answers. A port taken between choosing and binding it
+        (another process's outgoing connection may take it) is chosen again."""
+        for _ in range(3):
+            try:
+                return self._start()
+            except PortTaken:
+                self._use_port(free_port())
+        return self._start()
+
+    def _use_port(self, port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = self.data_dir.parent / f"{self.data_dir.name}-{port}.log"
+
+    def _start(self) -> DevProcess:
         command = [sys.executable, "-m", "localdev.cli", "dev", "--port", str(self.port)]
         command += ["--data-dir", str(self.data_dir)]
         self.process = subprocess.Popen(
@@ -65,9 +82,13 @@ class DevProcess:
         )
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
+            healthy = self._healthy()  # then: still ours? (another server may answer there)
             if self.process.poll() is not None:
+                self.process = None
+                if "Address already in use" in self.output():
+                    raise PortTaken(self.port)
                 raise AssertionError(f"signoff dev exited at start:\n{self.output()}")
-            if self._healthy():
+            if healthy:
                 return self
             time.sleep(0.2)
         raise AssertionError(f"signoff dev was not healthy in {START_TIMEOUT}s:\n{self.output()}")
