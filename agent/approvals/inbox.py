@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -171,14 +172,18 @@ def publish_home(
     group_members: GroupMembers,
     *,
     notice: str | None = None,
+    approvals: list[ApprovalRecord] | None = None,
+    links: dict[str, str | None] | None = None,
 ) -> None:
-    """Publish ``user_id``'s Home tab (``views.publish``) from the approvals open now."""
+    """Publish ``user_id``'s Home tab (``views.publish``) from the approvals open now
+    (``approvals`` and ``links``: read once for several people, see ``refresh_homes``)."""
     now = datetime.now(UTC)
-    waiting = waiting_on(user_id, store.pending_approvals(), group_members, now=now)
-    links = {
-        record.approval_id: permalink(slack, record.channel, record.message_ts)
-        for record in waiting[:MAX_LISTED]
-    }
+    open_now = store.pending_approvals() if approvals is None else approvals
+    waiting = waiting_on(user_id, open_now, group_members, now=now)
+    links = {} if links is None else links
+    for record in waiting[:MAX_LISTED]:
+        if record.approval_id not in links:
+            links[record.approval_id] = permalink(slack, record.channel, record.message_ts)
     view = home_view(user_id, waiting, now=now, links=links, notice=notice)
     slack.views_publish(user_id=user_id, view=view)
 
@@ -187,15 +192,19 @@ def refresh_homes(
     slack: Any, store: Store, user_ids: Iterable[str], group_members: GroupMembers
 ) -> int:
     """Publish the Home tab of each person (a group: its members) an approval's change
-    concerns; how many were published. A failure is logged and the others go on."""
+    concerns; how many were published. A failure is logged and the others go on. The open
+    approvals, their links and each group's members are read once for everyone."""
+    members = cache(group_members)
     people = list(user_ids)
     users = [p for p in people if not is_group(p)]
     for group in (p for p in people if is_group(p)):
-        users += group_members(group)
+        users += members(group)
+    open_now = store.pending_approvals()
+    links: dict[str, str | None] = {}
     published = 0
     for user in dict.fromkeys(users):
         try:
-            publish_home(slack, store, user, group_members)
+            publish_home(slack, store, user, members, approvals=open_now, links=links)
             published += 1
         except (SlackApiError, SlackClientError, OSError) as err:
             error = err.response.get("error") if isinstance(err, SlackApiError) else err
