@@ -360,12 +360,7 @@ def _policy_deciders(path: Path) -> Callable[[], frozenset[str]]:
             policy = source.current()
         except ConfigError:
             return frozenset()
-        rules = [
-            policy.default,
-            policy.draft,
-            policy.budget,
-            *(t.rule for t in policy.tools.values()),
-        ]
+        rules = policy.rules()
         named = {p for rule in rules for p in rule.approvers or (ANYONE,)}
         named |= {p for rule in rules if rule.escalate for p in rule.escalate.to}
         return frozenset(named)

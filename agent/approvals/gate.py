@@ -28,7 +28,6 @@ from aws_durable_execution_sdk_python.retries import (
     create_retry_strategy,
 )
 from aws_durable_execution_sdk_python.types import WaitForCallbackContext
-from slack_sdk.errors import SlackApiError, SlackClientError
 
 from agent import messages, progress
 from agent.approvals import audit, cards, inbox, notices, nudges
@@ -60,8 +59,7 @@ def gate_operations(rule: GateRule) -> int:
 
 def worst_gate_operations(policy: Policy) -> int:
     """The most operations any gate of ``policy`` adds."""
-    rules = [policy.default, policy.draft, policy.budget, *(t.rule for t in policy.tools.values())]
-    return max(gate_operations(rule) for rule in rules)
+    return max(gate_operations(rule) for rule in policy.rules())
 
 
 _SUBMITTER_RETRY = create_retry_strategy(
@@ -278,22 +276,10 @@ def _nobody_can_decide(deps: AgentDeps, record: ApprovalRecord, rule: GateRule) 
     everyone = deciders(record.model_copy(update={"escalated_to": later}))
     if not everyone:
         return None  # any member may decide
-    eligible = {a for a in everyone if not is_group(a)}
-    for group in (a for a in everyone if is_group(a)):
-        members = _group_members(deps, group)
-        if members is None:
-            return None  # the group could not be read: someone in it may decide
-        eligible.update(members)
-    return unreachable(record, eligible)
-
-
-def _group_members(deps: AgentDeps, group: str) -> list[str] | None:
-    if deps.slack is None:
-        return None
-    try:
-        return [str(u) for u in deps.slack.usergroups_users_list(usergroup=group)["users"]]
-    except (SlackApiError, SlackClientError, OSError, KeyError):
-        return None
+    members = notices.members_of(deps.slack, (a for a in everyone if is_group(a)))
+    if members is None:
+        return None  # a group could not be read: someone in it may decide
+    return unreachable(record, {a for a in everyone if not is_group(a)} | set(members))
 
 
 def tell_nobody(deps: AgentDeps, run: RunInfo, gate: Gate, reason: str) -> None:

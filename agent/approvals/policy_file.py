@@ -348,8 +348,7 @@ class _Reader:
         """What only the resolved rules can tell: reminders and escalation inside the
         deadline, and a quorum that can be met. A problem ``[gates.default]`` already has is
         not repeated for every table that inherits it."""
-        rules = [policy.default, policy.draft, policy.budget]
-        rules += [tool.rule for tool in policy.tools.values()]
+        rules = policy.rules()
         for tool in policy.tools.values():
             if tool.sticky and tool.rule.required > 1:
                 got = tool.rule.required

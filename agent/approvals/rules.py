@@ -96,6 +96,10 @@ class Policy:
     budget: GateRule
     tools: dict[str, ToolRule] = field(default_factory=dict)
 
+    def rules(self) -> list[GateRule]:
+        """Every gate's rule: default, draft, budget, then each tool's."""
+        return [self.default, self.draft, self.budget, *(t.rule for t in self.tools.values())]
+
     def for_kind(self, kind: GateKind) -> GateRule:
         return {"default": self.default, "draft": self.draft, "budget": self.budget}[kind]
 
