@@ -157,11 +157,11 @@ def start_run(url: str, slack: TimedSlack, index: int) -> tuple[str, str]:
     _, _, card = slack.first(sent, is_card)
     actions = next(b for b in card["blocks"] if b["type"] == "actions")
     approve = next(e for e in actions["elements"] if e["action_id"] == ACTION_APPROVE)
-    ts = _ts_of(slack, card)
+    ts = stored_ts(slack, card)
     return str(approve["value"]), ts
 
 
-def _ts_of(slack: TimedSlack, card: dict[str, Any]) -> str:
+def stored_ts(slack: TimedSlack, card: dict[str, Any]) -> str:
     """The ts Slack gave the card (the fake keeps it in its channel state)."""
     deadline = time.monotonic() + WAIT
     while time.monotonic() < deadline:
@@ -180,7 +180,7 @@ def click(url: str, slack: TimedSlack, approval_id: str, ts: str) -> dict[str, f
     acked = time.perf_counter()
     locked, _, _ = slack.first(sent, lambda m, a: m == "chat.update" and a.get("ts") == ts)
     delivered, _, _ = slack.first(
-        sent, lambda m, a: m == "chat.postMessage" and _key(a).endswith("-final")
+        sent, lambda m, a: m == "chat.postMessage" and metadata_key(a).endswith("-final")
     )
     return {
         "ack": (acked - sent) * 1000,
@@ -189,11 +189,15 @@ def click(url: str, slack: TimedSlack, approval_id: str, ts: str) -> dict[str, f
     }
 
 
-def _key(args: dict[str, Any]) -> str:
+def metadata_of(args: dict[str, Any]) -> dict[str, Any]:
+    """A posted message's metadata (form-encoded calls send it as a JSON string)."""
     metadata = args.get("metadata") or {}
-    if isinstance(metadata, str):
-        metadata = json.loads(metadata)
-    return str((metadata.get("event_payload") or {}).get("key", ""))
+    return dict(json.loads(metadata) if isinstance(metadata, str) else metadata)
+
+
+def metadata_key(args: dict[str, Any]) -> str:
+    """The key a post carries in its metadata (agent.storage.slack_messages)."""
+    return str((metadata_of(args).get("event_payload") or {}).get("key", ""))
 
 
 def main() -> None:

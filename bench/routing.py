@@ -34,8 +34,11 @@ from bench.click_to_resume import (
     TimedSlack,
     dev_stack,
     is_card,
+    metadata_key,
+    metadata_of,
     post_event,
     stack_env,
+    stored_ts,
 )
 from bench.harness import (
     REVIEWER,
@@ -141,15 +144,7 @@ def _card(slack: TimedSlack, after: float, title: str) -> tuple[str, str]:
     """The approval id and ts of the next card whose header names ``title``."""
     _, _, card = slack.first(after, lambda m, a: is_card(m, a) and title in json.dumps(a))
     actions = next(b for b in card["blocks"] if b["type"] == "actions")
-    approval_id = str(actions["elements"][0]["value"])
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with slack._lock:
-            for message in reversed(slack.workspace.channels.get(CHANNEL, [])):
-                if message.get("blocks") == card["blocks"]:
-                    return approval_id, str(message["ts"])
-        time.sleep(0.002)
-    raise TimeoutError("the card was not stored")
+    return str(actions["elements"][0]["value"]), stored_ts(slack, card)
 
 
 def quorum_sample(url: str, slack: TimedSlack, index: int) -> dict[str, float]:
@@ -174,20 +169,14 @@ def quorum_sample(url: str, slack: TimedSlack, index: int) -> dict[str, float]:
     return {"single": single * 1000, "quorum": (delivered - last) * 1000}
 
 
-def _metadata(args: dict[str, Any]) -> dict[str, Any]:
-    metadata = args.get("metadata") or {}
-    return dict(json.loads(metadata) if isinstance(metadata, str) else metadata)
-
-
 def _final(args: dict[str, Any]) -> bool:
     """The delivered answer (the resumed run's first post after the draft's last vote)."""
-    key = (_metadata(args).get("event_payload") or {}).get("key", "")
-    return str(key).endswith("-final")
+    return metadata_key(args).endswith("-final")
 
 
 def _tool_post(args: dict[str, Any]) -> bool:
     """post_slack_message's own post (the resumed run's first post after the tool's click)."""
-    return _metadata(args).get("event_type") == "signoff_tool_post"
+    return metadata_of(args).get("event_type") == "signoff_tool_post"
 
 
 def click_costs() -> dict[str, float]:
