@@ -18,7 +18,7 @@ from agent.control.runs import Decided, DecideOutcome, Voted
 from agent.models import ApprovalRecord
 from agent.mrkdwn import escape, fit, one_line
 from slack_app import modals
-from slack_app.listeners import ControlFactory, _decider, _explain, _now, _tell
+from slack_app.listeners import ControlFactory, _decider, _explain, _now, _tell, claim_of
 
 
 def register_batch(app: App, control: ControlFactory) -> None:
@@ -32,8 +32,7 @@ def register_batch(app: App, control: ControlFactory) -> None:
 
     def approve_all(body: dict[str, Any], client: WebClient) -> None:
         decision = Approve(decider=_decider(body["user"]), at=_now())
-        click = f"click:{body.get('trigger_id')}:{decision.decider.id}"
-        outcomes = control().decide_all(_clicked(body), decision, claim_owner=click)
+        outcomes = control().decide_all(_clicked(body), decision, claim_owner=claim_of(body))
         _tell(client, body, summary("approved", outcomes))
 
     def open_reject_all(ack: Ack, body: dict[str, Any], client: WebClient) -> None:

@@ -27,7 +27,7 @@ from agent.control.runs import (
 from agent.models import ApprovalRecord
 from agent.mrkdwn import fit, one_line
 from slack_app import modals
-from slack_app.listeners import ControlFactory, _decider, _explain, _now
+from slack_app.listeners import ControlFactory, _decider, _explain, _now, claim_of
 
 
 def register_home(app: App, control: ControlFactory) -> None:
@@ -50,9 +50,7 @@ def register_home(app: App, control: ControlFactory) -> None:
         user, approval_id = body["user"]["id"], _approval_id(body)
         decision = Approve(decider=_decider(body["user"]), at=_now())
         # The same claim name as a card click: a redelivered lazy invocation counts once.
-        trigger = body.get("trigger_id")
-        click = f"click:{trigger}:{user}" if trigger else None
-        outcome = plane.decide(approval_id, decision, claim_owner=click)
+        outcome = plane.decide(approval_id, decision, claim_owner=claim_of(body))
         notice = approved_notice(outcome, _title(plane, approval_id))
         inbox.publish_home(client, plane.store, user, plane.group_members, notice=notice)
 

@@ -401,16 +401,20 @@ def _decide(
     approval_id = str((body.get("actions") or [{}])[0].get("value", "")) or body.get(
         "view", {}
     ).get("private_metadata", "")
-    # A click's trigger id is the same when Lambda delivers the lazy invocation again after a
-    # crash, so that delivery may take back the claim its first delivery left (and is told its
-    # decision counted). The clicker is part of the name: no one else's click can pass for it.
-    trigger = body.get("trigger_id")
-    click = f"click:{trigger}:{decision.decider.id}" if trigger else None
-    outcome = plane.decide(approval_id, decision, claim_owner=click)
+    outcome = plane.decide(approval_id, decision, claim_owner=claim_of(body))
     if isinstance(outcome, Closed | Invalid | Voted) or (
         isinstance(outcome, Refused) and tell_refusals
     ):
         _tell(client, body, _explain(outcome))
+
+
+def claim_of(body: dict[str, Any]) -> str | None:
+    """The name of a click's claim on a gate. A click's trigger id is the same when Lambda
+    delivers the lazy invocation again after a crash, so that delivery may take back the claim
+    its first delivery left (and is told its decision counted). The clicker is part of the
+    name: no one else's click can pass for it."""
+    trigger = body.get("trigger_id")
+    return f"click:{trigger}:{body['user']['id']}" if trigger else None
 
 
 def _explain(outcome: Refused | Closed | Invalid | Voted) -> str:
