@@ -296,9 +296,9 @@ class ControlPlane:
         run = self.store.get_run(run_id)
         if run is None:
             raise RunNotFound(f"no run {run_id!r}")
-        refusal = self._cancel_refusal(run, user_id, caller)
+        refusal = self._cancel_refusal(run, user_id, caller, verb="revoke standing approvals in")
         if refusal is not None:
-            raise CancelRefused(refusal.replace("cancel", "revoke"))
+            raise CancelRefused(refusal)
         grant = self.store.revoke_standing(run_id, tool, by=user_id, at=_now_iso())
         if grant is None:
             return f"No standing approval of {tool} is in force in run {run_id}."
@@ -507,14 +507,14 @@ class ControlPlane:
             _logger.warning("could not update progress of %s", run["run_id"])
 
     def _cancel_refusal(
-        self, run: dict[str, Any], user_id: str, caller: Principal | None
+        self, run: dict[str, Any], user_id: str, caller: Principal | None, *, verb: str = "cancel"
     ) -> str | None:
         slack_user_may = user_id == run["requester"] or user_id in self._approver_ids()
         if caller is None or user_id != caller.id:  # a Slack user, or a delegate acting for one
             if caller is not None and (reason := delegate_refusal(caller, self.api_delegates)):
                 return reason
             if not slack_user_may:
-                return "Only the requester or an approver may cancel this run"
+                return f"Only the requester or an approver may {verb} this run"
             return None
         if run.get("started_by") == caller.id:
             return None
