@@ -54,26 +54,35 @@ ACTIONS_BLOCK_ID = "signoff_actions"
 INLINE_VALUE = 80  # longer texts get a block of their own
 
 
+# What silence does to a gate, after the deadline and before it: never a rejection by a
+# person, never an approval. By (kind of gate, on_timeout); draft gates end the run either way.
+_SILENCE: dict[tuple[str, OnTimeout], tuple[str, str]] = {
+    ("tool", "reject"): (
+        "the call was not run, and the agent was told nobody decided",
+        "the call will not run, and the agent will be told nobody decided",
+    ),
+    ("tool", "end_run"): (
+        "the call was not run, and the run ended",
+        "the call will not run, and the run will end",
+    ),
+    ("budget", "reject"): ("the run stopped at its budget", "the run will stop at its budget"),
+    ("draft", "reject"): (
+        "the answer was not delivered, and the run ended",
+        "the answer will not be delivered, and the run will end",
+    ),
+}
+_SILENCE[("budget", "end_run")] = _SILENCE[("budget", "reject")]
+_SILENCE[("draft", "end_run")] = _SILENCE[("draft", "reject")]
+
+
 def timeout_text(kind: str, on_timeout: OnTimeout) -> str:
-    """What silence did to a gate: never a rejection by a person, never an approval."""
-    if kind == "tool":
-        if on_timeout == "end_run":
-            return "the call was not run, and the run ended"
-        return "the call was not run, and the agent was told nobody decided"
-    if kind == "budget":
-        return "the run stopped at its budget"
-    return "the answer was not delivered, and the run ended"
+    """What silence did to a gate."""
+    return _SILENCE[(kind, on_timeout)][0]
 
 
 def timeout_warning(kind: str, on_timeout: OnTimeout) -> str:
     """What silence will do, said before the deadline (a reminder's words)."""
-    if kind == "tool":
-        if on_timeout == "end_run":
-            return "the call will not run, and the run will end"
-        return "the call will not run, and the agent will be told nobody decided"
-    if kind == "budget":
-        return "the run will stop at its budget"
-    return "the answer will not be delivered, and the run will end"
+    return _SILENCE[(kind, on_timeout)][1]
 
 
 def _body(record: ApprovalRecord, heading: str = "Approval needed") -> list[Block]:
