@@ -55,6 +55,7 @@ def remind(deps: AgentDeps, run: RunInfo, record: ApprovalRecord, index: int) ->
         why="reminder",
         key=f"{record.approval_id}-remind-{index}",
         maybe_posted=True,
+        dm=notices.dm_message(record, why="reminder", permalink=link),  # the link read above
     )
     return len(waiting)
 
@@ -89,6 +90,7 @@ def escalate(deps: AgentDeps, run: RunInfo, record: ApprovalRecord, escalation: 
         why="escalated",
         key=f"{record.approval_id}-escalated",
         maybe_posted=True,
+        dm=notices.dm_message(record, why="escalated", permalink=link),  # the link read above
     )
 
 
