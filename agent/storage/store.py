@@ -200,13 +200,7 @@ class Store:
 
     def set_approval_message(self, approval_id: str, *, channel: str, ts: str) -> ApprovalRecord:
         """Remember where the card was posted; the record after."""
-        response = self.table.update_item(
-            Key=approval_key(approval_id),
-            UpdateExpression="SET channel = :c, message_ts = :t",
-            ExpressionAttributeValues={":c": channel, ":t": ts},
-            ReturnValues="ALL_NEW",
-        )
-        return ApprovalRecord.model_validate(_public(response["Attributes"]))
+        return self.set_approval_fields(approval_id, channel=channel, message_ts=ts)
 
     def settle_approval(
         self,
@@ -353,18 +347,11 @@ class Store:
         return ApprovalRecord.model_validate(_public(response["Attributes"])), True
 
     def set_approval_fields(self, approval_id: str, **fields: Any) -> ApprovalRecord:
-        """Set routing fields of an open gate (escalation, reminders sent); the record after."""
-        names = {f"#f{i}": key for i, key in enumerate(fields)}
-        values = {f":v{i}": _dynamo(value) for i, value in enumerate(fields.values())}
-        response = self.table.update_item(
-            Key=approval_key(approval_id),
-            UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-            ConditionExpression="attribute_exists(pk)",
-            ReturnValues="ALL_NEW",
-        )
-        return ApprovalRecord.model_validate(_public(response["Attributes"]))
+        """Set routing fields of a gate (escalation, reminders sent, where its card is); the
+        record after. A field given as None is left unset (absence beats NULL)."""
+        given = {name: value for name, value in fields.items() if value is not None}
+        item = self._set(approval_key(approval_id), given, condition="attribute_exists(pk)")
+        return ApprovalRecord.model_validate(_public(item))
 
     def claim_approval(
         self, approval_id: str, *, owner: str, decider_name: str, now: int, lease_seconds: int
